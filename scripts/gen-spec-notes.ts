@@ -1,0 +1,247 @@
+// Generates spec-notes/smmuv3/*.md from the layout tables (src/smmuv3/layouts.ts, commands.ts,
+// events.ts). Run: npx tsx scripts/gen-spec-notes.ts
+//
+// Each structure gets a section `## \`<layout name>\` ...` with a table
+//   | Field | qword | bits | section | notes |
+// test/smmuv3/spec-notes.test.ts parses these tables and checks them against the layouts, so the
+// notes cannot drift from the code. Free text lives in the PRELUDE / XREF tables below (not in the
+// generated files): edit here, then re-run.
+//
+// XREF records where the Linux driver header, QEMU or gem5 (as read into
+// shared/reference/smmuv3-layout.json) differ from IHI 0070 or from each other. Facts only.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FieldDef, Layout } from '../src/layout/layout.ts';
+import { CD, L1CD, L1STD, STE } from '../src/smmuv3/layouts.ts';
+import { CMDS } from '../src/smmuv3/commands.ts';
+import { EVENTS, PRIQ_ENTRY } from '../src/smmuv3/events.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'spec-notes', 'smmuv3');
+
+/** XREF[layout name][field name] = note on other implementations. `*` applies to every layout of a file. */
+type Xref = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+const XREF: Xref = {
+  'smmuv3-ste': {
+    Config: 'QEMU: 0b0xx abort, 0b100 bypass, bit 0 = S1, bit 1 = S2; gem5 panics on 0b0xx instead of aborting',
+    S1Fmt: 'value 1 (2-level, 4KB leaf tables) is named only by gem5; Linux names 0 (linear) and 2 (64KB leaf tables)',
+    S1ContextPtr: 'Linux and gem5 [51:6]; QEMU master reads [55:6], QEMU up to 2023 read [47:6]',
+    S1STALLD: 'QEMU treats S1STALLD == 1 as C_BAD_STE (no stall model)',
+    MEV: 'only in recent Linux headers; also gem5',
+    S2FWB: 'only in recent Linux headers',
+    S1MPAM: 'not defined by Linux, QEMU or gem5',
+    S2T0SZ: 'Linux handles q2[50:32] (S2T0SZ..S2PS) as one VTCR-format field',
+    S2AFFD: 'not defined by Linux',
+    S2PTW: 'not decoded by QEMU',
+    S2HD: 'QEMU before commit 21eb5b5cde (May 2023) read this flag one bit too high',
+    S2HA: 'QEMU before commit 21eb5b5cde (May 2023) read this flag one bit too high',
+    S2S: 'QEMU before commit 21eb5b5cde (May 2023) read bit 58 (S2R) for S2S',
+  },
+  'smmuv3-cd': {
+    IR0: 'Linux: IRGN0',
+    OR0: 'Linux: ORGN0',
+    T1SZ: 'not defined by Linux',
+    TG1: 'QEMU decodes TG1 as 1 = 16K, 2 = 4K, 3 = 64K (as here)',
+    TBI: 'Linux defines only TBI0 (bit 38); QEMU and gem5 read both bits',
+    IPS: 'QEMU reads q0[34:32] as word 1 [2:0]',
+    HWU0g59: 'the reference table groups HWU0g59..62 as one field [63:60]',
+    HWU1g59: 'the reference table groups HWU1g59..62 as one field [63:60]',
+    MAIR0: 'Linux writes q3 as one 64-bit MAIR value (MAIR0 is the low half)',
+    AMAIR0: 'Linux writes q4 as one 64-bit AMAIR value',
+  },
+  'smmuv3-l1std': {
+    Span: 'QEMU and gem5 accept StreamID[SPLIT-1:0] up to 2^Span - 1 (the spec: below 2^(Span-1))',
+    L2Ptr: 'Linux [51:6]; QEMU keeps [63:5]; gem5 [47:5]',
+  },
+  'smmuv3-l1cd': {
+    V: 'gem5 neither checks nor masks V when following an L1CD',
+  },
+  'smmuv3-cmd-CFGI_STE_RANGE': {
+    Range: 'Linux issues opcode 0x04 only as CFGI_ALL (Range = 31)',
+  },
+  'smmuv3-cmd-CFGI_VMS_PIDM': {
+    Opcode: "QEMU's command enum calls 0x07 CFGI_ALL but rejects it as illegal; Linux and gem5 use 0x04 with Range = 31 for CFGI_ALL",
+  },
+  'smmuv3-cmd-TLBI_EL2_VA': {
+    ASID: 'the reference table also lists VMID q0[47:32] for this command; IHI 0070 gives CMD_TLBI_EL2_VA no VMID parameter',
+  },
+  'smmuv3-cmd-TLBI_EL3_VA': {
+    NUM: 'not in the reference table (Linux never issues this command); §4.4.1.1 applies to every address-based TLBI',
+  },
+  'smmuv3-cmd-TLBI_EL2_VAA': {
+    NUM: 'not in the reference table (Linux never issues this command); §4.4.1.1 applies to every address-based TLBI',
+  },
+  'smmuv3-cmd-TLBI_S2_IPA': {
+    Address: 'QEMU decodes the address from bits [63:12]',
+  },
+  'smmuv3-cmd-PRI_RESP': {
+    Resp: 'Linux names the values DENY = 0, FAIL = 1, SUCC = 2; QEMU reads q1[12:11] (off by one, unused)',
+  },
+  'smmuv3-cmd-RESUME': {
+    Ac: 'Linux treats q0[13:12] as one field RESP: TERM = 0, RETRY = 1, ABORT = 2 (same bits)',
+  },
+  'smmuv3-cmd-STALL_TERM': {
+    StreamID: 'the reference table lists no fields beyond the opcode for this command',
+  },
+  'smmuv3-evt-*': {
+    EventID: 'gem5 never writes EventID in the records it generates',
+    STAG: 'gem5 declares STAG as 17 bits [16:0]',
+    NSIPA: 'not defined by Linux; gem5 sets it with S2 faults',
+    IPA: 'QEMU writes the whole 64-bit IPA into q3; gem5 stores the IPA unshifted into [51:12]',
+    FetchAddr: 'QEMU writes the whole 64-bit address into q3',
+    TTRnW: 'Linux: EVTQ_1_TT_READ, defined once for all fault records',
+  },
+  'smmuv3-evt-F_CD_FETCH': {
+    FetchAddr: 'QEMU writes the CD fetch address into q2 (InputAddr position), not q3',
+  },
+  'smmuv3-priq': {
+    Priv: 'Linux: PERM_PRIV',
+    X: 'Linux: PERM_EXEC',
+    R: 'Linux: PERM_READ',
+    W: 'Linux: PERM_WRITE',
+    Last: 'Linux: PRG_LAST',
+    SSV: 'Linux: SSID_V',
+  },
+};
+
+interface NotesFile {
+  readonly file: string;
+  readonly title: string;
+  readonly prelude: string;
+  readonly layouts: readonly { layout: Layout; heading?: string }[];
+}
+
+const COMMON = `Generated by \`scripts/gen-spec-notes.ts\` from the layout tables; \`test/smmuv3/spec-notes.test.ts\`
+checks every table below against the code. Bits are \`[hi:lo]\` (or \`[n]\`) inside little-endian qword
+\`qword\` (bytes 8n..8n+7). Address fields hold the byte address (low bits zero). Section numbers follow
+IHI 0070 issue G.b. Bits not listed are reserved (RES0); \`iommu-emu decode\` warns when they are set.
+"Other implementations" notes compare with the Linux driver header, QEMU and gem5 (facts only).`;
+
+const FILES: readonly NotesFile[] = [
+  {
+    file: 'ste.md',
+    title: 'SMMUv3 Stream Table Entry',
+    prelude: '64 bytes, IHI 0070 §5.2. Table: `src/smmuv3/layouts.ts` (`STE`).',
+    layouts: [{ layout: STE }],
+  },
+  {
+    file: 'cd.md',
+    title: 'SMMUv3 Context Descriptor',
+    prelude: '64 bytes, IHI 0070 §5.4. Table: `src/smmuv3/layouts.ts` (`CD`).',
+    layouts: [{ layout: CD }],
+  },
+  {
+    file: 'l1.md',
+    title: 'SMMUv3 level-1 descriptors (2-level Stream table and CD table)',
+    prelude: '8 bytes each, IHI 0070 §5.1 (L1STD) and §5.3 (L1CD). Tables: `src/smmuv3/layouts.ts`.',
+    layouts: [{ layout: L1STD }, { layout: L1CD }],
+  },
+  {
+    file: 'commands.md',
+    title: 'SMMUv3 commands',
+    prelude: `16 bytes each, IHI 0070 chapter 4. Tables: \`src/smmuv3/commands.ts\` (\`CMDS\`, \`CMD_BY_OP\`, \`OP\`).
+
+- CMD_CFGI_ALL is CMD_CFGI_STE_RANGE with Range = 31 (§4.3.6); it has no table of its own.
+- SSec (q0[10]) must be 0 on the Non-secure Command queue; SSV (q0[11]) exists only in the commands
+  that carry a SubstreamID (PREFETCH_*, ATC_INV, PRI_RESP). Linux defines SSV for every command
+  (and so does the reference table); elsewhere q0[11] is RES0.
+- The range-invalidation fields NUM, SCALE, TG, TTL, TTL128 (§4.4.1.1) belong to every address-based
+  TLBI. SCALE is declared [24:20]; with SMMU_IDR5.DS == 1 bit 25 is SCALE[5] (not modelled).
+- Physical/IPA addresses are declared up to bit 51 (bits [55:52] RES0 in SMMUv3.1-v3.3).
+- Not modelled: CMD_PREFETCH_ADDR Stride and NS (bit positions not confirmed), CMD_SYNC MSI_NS (Realm
+  queue), the Secure-only TLBI_S_* / TLBI_SNH_ALL and the DPTI commands (opcodes 0x50-0x73).`,
+    layouts: CMDS.map((c) => ({ layout: c.layout, heading: `CMD_${c.name}, opcode 0x${c.op.toString(16).padStart(2, '0')}` })),
+  },
+  {
+    file: 'events.md',
+    title: 'SMMUv3 event records',
+    prelude: `32 bytes each, IHI 0070 §7.3. Tables: \`src/smmuv3/events.ts\` (\`EVENTS\`, \`EVT_BY_ID\`, \`EVT\`).
+
+- CLASS: CD = 0, TT = 1, IN = 2 (\`EVT_CLASS\`). STAG and Stall exist only in the four translation
+  fault records (F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION).
+- C_BAD_SUBSTREAMID has no SSV (its SubstreamID is always valid); F_STREAM_DISABLED and
+  F_TRANSL_FORBIDDEN carry no SubstreamID.
+- Addresses are declared up to bit 51 (IHI 0070 G.b draws FetchAddr/IPA up to bit 55 for SMMUv3.4).
+- Positions read from the spec's record diagrams through a text rendering: F_BAD_ATS_TREQ (R/W/X/PRIV,
+  Span), E_PAGE_REQUEST (pR..uX, Span), F_STE_FETCH/F_VMS_FETCH (Reason [15:0], GPCF [16]).
+  Positions taken by analogy, worth re-checking against the PDF: Reason/GPCF of F_CD_FETCH and
+  F_WALK_EABT (as F_STE_FETCH), Reason of F_TLB_CONFLICT (as F_CFG_CONFLICT [31:0]).
+- Not modelled: Overlay, AssuredOnly, DirtyBit of F_PERMISSION (SMMUv3.4 permission indirection).
+- IMPLEMENTATION DEFINED events 0xE0-0xEF and reserved IDs decode as UNKNOWN(0x..) with the header only.`,
+    layouts: EVENTS.map((e) => ({ layout: e.layout, heading: `${e.name}, EventID 0x${e.id.toString(16).padStart(2, '0')}` })),
+  },
+  {
+    file: 'priq.md',
+    title: 'SMMUv3 PRI queue entry',
+    prelude: `16 bytes, IHI 0070 chapter 8. Table: \`src/smmuv3/events.ts\` (\`PRIQ_ENTRY\`). Field names are
+the spec's (Priv, X, R, W, Last), which Linux spells PERM_PRIV, PERM_EXEC, PERM_READ, PERM_WRITE, PRG_LAST.`,
+    layouts: [{ layout: PRIQ_ENTRY }],
+  },
+];
+
+export function bitsText(f: FieldDef): string {
+  return f.hi === f.lo ? `[${f.hi}]` : `[${f.hi}:${f.lo}]`;
+}
+
+function cell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function notesOf(l: Layout, f: FieldDef): string {
+  const parts: string[] = [];
+  if (f.kind === 'addr' && f.lo > 0) parts.push(`address: value is the byte address, bits ${f.lo === 1 ? '[0]' : `[${f.lo - 1}:0]`} zero`);
+  if (f.note) parts.push(f.note);
+  if (f.values) parts.push('values: ' + Object.entries(f.values).map(([k, v]) => `${k} = ${v}`).join(', '));
+  const family = l.name.startsWith('smmuv3-evt-') ? 'smmuv3-evt-*' : l.name.startsWith('smmuv3-cmd-') ? 'smmuv3-cmd-*' : '';
+  const xref = XREF[l.name]?.[f.name] ?? (family ? XREF[family]?.[f.name] : undefined);
+  if (xref) parts.push(`other implementations: ${xref}`);
+  return parts.join('; ');
+}
+
+function renderLayout(l: Layout, heading?: string): string {
+  const rows = l.fields.map(
+    (f) => `| ${f.name} | ${f.qw} | ${bitsText(f)} | ${f.spec.replace(/^IHI0070 /, '')} | ${cell(notesOf(l, f))} |`,
+  );
+  return [
+    `## \`${l.name}\` — ${heading ?? l.title}`,
+    '',
+    `${l.title}, ${l.bytes} bytes, ${l.spec}.`,
+    '',
+    '| Field | qword | bits | section | notes |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/** Every XREF entry must name an existing field (of at least one layout of the family for `*`). */
+function checkXref(): void {
+  const all = FILES.flatMap((f) => f.layouts.map((x) => x.layout));
+  for (const [key, notes] of Object.entries(XREF)) {
+    const layouts = key.endsWith('*') ? all.filter((l) => l.name.startsWith(key.slice(0, -1))) : all.filter((l) => l.name === key);
+    if (layouts.length === 0) throw new Error(`XREF: no layout ${key}`);
+    for (const field of Object.keys(notes)) {
+      if (!layouts.some((l) => l.fields.some((f) => f.name === field))) throw new Error(`XREF: ${key} has no field ${field}`);
+    }
+  }
+}
+
+export function renderFiles(): Map<string, string> {
+  checkXref();
+  const out = new Map<string, string>();
+  for (const f of FILES) {
+    const body = [`# ${f.title}`, '', COMMON, '', f.prelude, '', ...f.layouts.map((x) => renderLayout(x.layout, x.heading))];
+    out.set(f.file, body.join('\n'));
+  }
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  mkdirSync(OUT, { recursive: true });
+  for (const [file, text] of renderFiles()) {
+    writeFileSync(join(OUT, file), text);
+    console.log(`wrote ${join('spec-notes', 'smmuv3', file)}`);
+  }
+}

@@ -1,0 +1,202 @@
+// Emulated physical memory: regions of RAM at arbitrary physical bases, backed by typed arrays.
+//
+// Physical addresses are Numbers: every address here is below 2^52 (SMMUv3 OAS 52, VT-d MGAW 57 is
+// capped at 52 too), so a double holds it exactly. Data travels as 32-bit words; a 64-bit value is
+// read as two halves into `lo`/`hi` (no BigInt, no allocation). An access that no region backs does
+// not throw: it returns false (and reads as zero), which the hardware models turn into the
+// architected external-abort fault (F_WALK_EABT, F_STE_FETCH, ...).
+
+export interface RegionInfo {
+  readonly base: number;
+  readonly size: number;
+  readonly name: string;
+}
+
+export const MAX_PA = 2 ** 52;
+
+export class PhysMem {
+  /** Result of the last read64 (low and high 32-bit halves). */
+  lo = 0;
+  hi = 0;
+
+  // Regions sorted by base. Parallel arrays keep the lookup monomorphic and allocation-free.
+  private bases: number[] = [];
+  private ends: number[] = [];
+  private words: Uint32Array[] = [];
+  private bytes: Uint8Array[] = [];
+  private names: string[] = [];
+  // Most-recently-used region (index), checked first.
+  private mru = 0;
+
+  constructor(readonly shared = false) {}
+
+  /**
+   * Adds RAM at [base, base+size). Base and size must be multiples of 8 and the region must not
+   * overlap another. `backing` may be given (e.g. a SharedArrayBuffer shared with a worker).
+   */
+  addRegion(base: number, size: number, name = 'ram', backing?: ArrayBufferLike): Uint8Array {
+    if (!Number.isInteger(base) || base < 0 || base % 8 !== 0) throw new RangeError(`region ${name}: base ${hexN(base)} is not 8-byte aligned`);
+    if (!Number.isInteger(size) || size <= 0 || size % 8 !== 0) throw new RangeError(`region ${name}: size ${hexN(size)} is not a positive multiple of 8`);
+    if (base + size > MAX_PA) throw new RangeError(`region ${name}: ${hexN(base)}+${hexN(size)} is beyond the 52-bit physical address space`);
+    for (let i = 0; i < this.bases.length; i++) {
+      if (base < this.ends[i]! && this.bases[i]! < base + size)
+        throw new RangeError(`region ${name} [${hexN(base)}, ${hexN(base + size)}) overlaps region ${this.names[i]}`);
+    }
+    const buf = backing ?? (this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+    if (buf.byteLength < size) throw new RangeError(`region ${name}: backing buffer is smaller than ${hexN(size)}`);
+    let at = 0;
+    while (at < this.bases.length && this.bases[at]! < base) at++;
+    const u8 = new Uint8Array(buf, 0, size);
+    this.bases.splice(at, 0, base);
+    this.ends.splice(at, 0, base + size);
+    this.words.splice(at, 0, new Uint32Array(buf, 0, size / 4));
+    this.bytes.splice(at, 0, u8);
+    this.names.splice(at, 0, name);
+    this.mru = 0;
+    return u8;
+  }
+
+  regions(): RegionInfo[] {
+    return this.bases.map((b, i) => ({ base: b, size: this.ends[i]! - b, name: this.names[i]! }));
+  }
+
+  /** Bytes of the region holding `pa`, and the offset of `pa` in it; undefined if not backed. */
+  regionAt(pa: number): { bytes: Uint8Array; offset: number } | undefined {
+    const r = this.find(pa, 1);
+    return r < 0 ? undefined : { bytes: this.bytes[r]!, offset: pa - this.bases[r]! };
+  }
+
+  /** Index of the region that holds [pa, pa+len), or -1. */
+  private find(pa: number, len: number): number {
+    const m = this.mru;
+    const bases = this.bases;
+    if (m < bases.length && pa >= bases[m]! && pa + len <= this.ends[m]!) return m;
+    // Binary search for the last base <= pa.
+    let lo = 0;
+    let hi = bases.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (bases[mid]! <= pa) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    if (hi >= 0 && pa + len <= this.ends[hi]!) {
+      this.mru = hi;
+      return hi;
+    }
+    return -1;
+  }
+
+  isBacked(pa: number, len = 1): boolean {
+    return this.find(pa, len) >= 0;
+  }
+
+  /** Reads the aligned 64-bit word at `pa` into `lo`/`hi`. Returns false (and zeros) if not backed. */
+  read64(pa: number): boolean {
+    const r = this.find(pa, 8);
+    if (r < 0 || pa % 8 !== 0) {
+      this.lo = 0;
+      this.hi = 0;
+      return false;
+    }
+    const w = this.words[r]!;
+    const i = (pa - this.bases[r]!) / 4;
+    this.lo = w[i]!;
+    this.hi = w[i + 1]!;
+    return true;
+  }
+
+  /** Reads the aligned 32-bit word at `pa`; -1 if not backed (a word is otherwise 0..2^32-1). */
+  read32(pa: number): number {
+    const r = this.find(pa, 4);
+    if (r < 0 || pa % 4 !== 0) return -1;
+    return this.words[r]![(pa - this.bases[r]!) / 4]!;
+  }
+
+  write32(pa: number, v: number): boolean {
+    const r = this.find(pa, 4);
+    if (r < 0 || pa % 4 !== 0) return false;
+    this.words[r]![(pa - this.bases[r]!) / 4] = v;
+    return true;
+  }
+
+  /** Writes a 64-bit word as two halves (low word first, as a single-copy-atomic store would land). */
+  write64(pa: number, lo: number, hi: number): boolean {
+    const r = this.find(pa, 8);
+    if (r < 0 || pa % 8 !== 0) return false;
+    const w = this.words[r]!;
+    const i = (pa - this.bases[r]!) / 4;
+    w[i] = lo;
+    w[i + 1] = hi;
+    return true;
+  }
+
+  /**
+   * Compare-and-swap of the low 32 bits of a 64-bit descriptor (hardware update of AF / dirty state
+   * touches only bits [10] and [7], both in the low word). Returns false if not backed.
+   */
+  cas32(pa: number, expect: number, value: number): boolean {
+    const r = this.find(pa, 4);
+    if (r < 0) return false;
+    const w = this.words[r]!;
+    const i = (pa - this.bases[r]!) / 4;
+    if (w[i] !== expect >>> 0) return false;
+    w[i] = value;
+    return true;
+  }
+
+  // ---- Edge helpers (not for the hot path): BigInt and byte copies. ----
+
+  read64n(pa: number): bigint | undefined {
+    if (!this.read64(pa)) return undefined;
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+
+  write64n(pa: number, v: bigint): boolean {
+    return this.write64(pa, Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn));
+  }
+
+  /** Writes `qwords` at `pa` (8-byte aligned). Throws if not backed: for test and driver set-up code. */
+  writeQwords(pa: number, qwords: readonly bigint[]): void {
+    for (let i = 0; i < qwords.length; i++) {
+      if (!this.write64n(pa + 8 * i, qwords[i]!)) throw new RangeError(`write at ${hexN(pa + 8 * i)}: not backed`);
+    }
+  }
+
+  readQwords(pa: number, n: number): bigint[] {
+    const out: bigint[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = this.read64n(pa + 8 * i);
+      if (v === undefined) throw new RangeError(`read at ${hexN(pa + 8 * i)}: not backed`);
+      out.push(v);
+    }
+    return out;
+  }
+
+  /** Copies bytes into memory; every byte must be backed by one region. */
+  writeBytes(pa: number, data: Uint8Array): void {
+    const r = this.find(pa, data.length);
+    if (r < 0) throw new RangeError(`write of ${data.length} bytes at ${hexN(pa)}: not backed by one region`);
+    this.bytes[r]!.set(data, pa - this.bases[r]!);
+  }
+
+  readBytes(pa: number, len: number): Uint8Array {
+    const r = this.find(pa, len);
+    if (r < 0) throw new RangeError(`read of ${len} bytes at ${hexN(pa)}: not backed by one region`);
+    const off = pa - this.bases[r]!;
+    return this.bytes[r]!.slice(off, off + len);
+  }
+
+  fill(pa: number, len: number, v = 0): void {
+    const r = this.find(pa, len);
+    if (r < 0) throw new RangeError(`fill of ${len} bytes at ${hexN(pa)}: not backed by one region`);
+    const off = pa - this.bases[r]!;
+    this.bytes[r]!.fill(v, off, off + len);
+  }
+}
+
+export function hexN(v: number): string {
+  return `0x${v.toString(16)}`;
+}
+
+// The model reads descriptors as little-endian words through Uint32Array: insist on a LE host.
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error('iommu-emu needs a little-endian host');

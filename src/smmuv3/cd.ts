@@ -1,0 +1,190 @@
+// Context descriptor lookup (SubstreamIDs: S1CDMax, S1Fmt linear / 2-level with 4 KiB and 64 KiB
+// leaves, L1CD valid bits, S1DSS; IHI0070 §3.3.2, §5.3) and CD decode/validation (§5.4).
+import { addrField, wordField } from '../layout/layout.ts';
+import { CD, L1CD } from './layouts.ts';
+import {
+  K, KF, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE,
+  S1F_A, S1F_AFFD, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1,
+  S1F_WXN,
+} from './config-cache.ts';
+import { EVT } from './events.ts';
+import { steS1CdMax, steS1Dss, steS1Fmt, steS1StallD, steStrw, tg0Shift } from './ste.ts';
+import { CLASS_CD, s1StartLevel, walkS2 } from './walk.ts';
+import type { SMMUv3 } from './smmuv3.ts';
+
+const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
+const C_BAD_CD = EVT.C_BAD_CD;
+const F_CD_FETCH = EVT.F_CD_FETCH;
+
+const wf = (n: string) => wordField(CD, n);
+const T0SZ = wf('T0SZ'), TG0 = wf('TG0'), EPD0 = wf('EPD0'), ENDI = wf('ENDI'), T1SZ = wf('T1SZ'), TG1 = wf('TG1');
+const EPD1 = wf('EPD1'), V = wf('V'), IPS = wf('IPS'), AFFD = wf('AFFD'), WXN = wf('WXN'), TBI = wf('TBI');
+const PAN = wf('PAN'), AA64 = wf('AA64'), HD = wf('HD'), HA = wf('HA'), S = wf('S'), R = wf('R'), A = wf('A');
+const ASID = wf('ASID'), HAD0 = wf('HAD0'), HAD1 = wf('HAD1');
+const TTB0 = addrField(CD, 'TTB0');
+const TTB1 = addrField(CD, 'TTB1');
+const L1_V = wordField(L1CD, 'V');
+const L1_L2PTR = addrField(L1CD, 'L2Ptr');
+
+const get = (w: Uint32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
+const TWO32 = 4294967296;
+
+/** TG1 encoding: 1 = 16K, 2 = 4K, 3 = 64K. */
+function tg1Shift(tg: number): number {
+  return tg === 1 ? 14 : tg === 2 ? 12 : tg === 3 ? 16 : 0;
+}
+
+/** Reads 64 bits at an address that is an IPA when `nested` (translated by stage 2, CLASS CD). */
+function readCfg64(m: SMMUv3, slot: number, addr: number, nested: boolean): number {
+  let pa = addr;
+  if (nested) {
+    const st = walkS2(m, slot, addr, 0, CLASS_CD);
+    if (st !== 0) return st;
+    pa = m.s2Pa;
+  }
+  if (!m.mem.read64(pa)) {
+    m.fltS2 = 0;
+    m.fltAddr = pa;
+    return F_CD_FETCH;
+  }
+  return 0;
+}
+
+/**
+ * Selects the CD for `ssid` (-1: transaction without SubstreamID) for the STE decoded in slot
+ * `slot`, fetches and decodes it. Returns 0 or an event id. May turn the slot into BYPASS / S2
+ * (S1DSS bypass) or TERMINATE (S1DSS terminate).
+ */
+export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
+  const ci = m.cc.ci;
+  const o = slot * K.STRIDE;
+  const nested = ci[o + K.KIND] === KIND_NESTED;
+  const cdmax = steS1CdMax(m);
+  const base = m.cc.cf[slot * KF.STRIDE + KF.CD]!;
+  let idx = 0;
+  if (ssid < 0) {
+    if (cdmax !== 0) {
+      const dss = steS1Dss(m);
+      if (dss === 0) {
+        ci[o + K.KIND] = KIND_TERMINATE;
+        return 0;
+      }
+      if (dss === 1) {
+        ci[o + K.KIND] = nested ? KIND_S2 : KIND_BYPASS;
+        return 0;
+      }
+      if (dss === 3) return EVT.C_BAD_STE; // reserved S1DSS
+      // 0b10: substream 0
+    }
+  } else {
+    // SubstreamIDs wider than IDR1.SSIDSIZE, beyond S1CDMax, to a stream without CDs, or 0 when
+    // substream 0 stands in for non-substream traffic: C_BAD_SUBSTREAMID.
+    if (cdmax === 0 || ssid >= 2 ** cdmax) return C_BAD_SUBSTREAMID;
+    if (ssid === 0 && steS1Dss(m) === 2) return C_BAD_SUBSTREAMID;
+    idx = ssid;
+  }
+  const fmt = steS1Fmt(m);
+  let cdAddr: number;
+  if (cdmax === 0 || fmt === 0 || !m.feat.cd2l) {
+    cdAddr = base + idx * 64;
+  } else {
+    const split = fmt === 1 ? 6 : 10; // 4 KiB leaves hold 64 CDs, 64 KiB leaves 1024
+    const l1 = base + Math.floor(idx / 2 ** split) * 8;
+    const st = readCfg64(m, slot, l1, nested);
+    if (st !== 0) return st;
+    const w = m.l1w;
+    w[0] = m.mem.lo;
+    w[1] = m.mem.hi;
+    if (get(w, L1_V) === 0) return C_BAD_SUBSTREAMID;
+    const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * TWO32 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask) >>> 0);
+    cdAddr = l2 + (idx % 2 ** split) * 64;
+  }
+  // The translation needs CD qwords 0-2 (qword 3 onwards: MAIR/AMAIR, memory attributes only).
+  const cd = m.cd;
+  for (let i = 0; i < 3; i++) {
+    const st = readCfg64(m, slot, cdAddr + i * 8, nested);
+    if (st !== 0) return st;
+    cd[2 * i] = m.mem.lo;
+    cd[2 * i + 1] = m.mem.hi;
+  }
+  m.cc.cf[slot * KF.STRIDE + KF.CD] = cdAddr;
+  return decodeCd(m, slot);
+}
+
+/** Validates the CD in m.cd and fills the stage-1 part of the slot. Returns 0 or C_BAD_CD. */
+export function decodeCd(m: SMMUv3, slot: number): number {
+  const w = m.cd;
+  const feat = m.feat;
+  const ci = m.cc.ci;
+  const cf = m.cc.cf;
+  const o = slot * K.STRIDE;
+  const of = slot * KF.STRIDE;
+  if (get(w, V) === 0) return C_BAD_CD;
+  if (get(w, AA64) === 0) return C_BAD_CD; // AArch32 LPAE tables not implemented (IDR0.TTF = AArch64)
+  if (get(w, ENDI) === 1) return C_BAD_CD; // big-endian tables not supported
+  const asid = get(w, ASID);
+  if (!feat.asid16 && asid > 0xff) return C_BAD_CD;
+  const el2 = ci[o + K.KIND] === KIND_S1 && steStrw(m) >= 2;
+  // Stalls: CD.S with no stall model, or with STE.S1STALLD, is ILLEGAL; a forced model stalls anyway.
+  let stall = get(w, S);
+  if (stall === 1 && (feat.stallModel === 1 || steS1StallD(m) === 1)) return C_BAD_CD;
+  if (feat.stallModel === 2) stall = 1;
+  if (get(w, A) === 0 && feat.termAbortOnly) return C_BAD_CD;
+  let ips = m.paBits(get(w, IPS));
+  // Per-range parameters. A range whose EPD is 0 must have a supported granule and a T0SZ in
+  // range (16..39; 12 with IDR5.VAX and the 64 KiB granule).
+  let g0 = 0, g1 = 0, tsz0 = 0, tsz1 = 0;
+  if (get(w, EPD0) === 0) {
+    g0 = tg0Shift(get(w, TG0));
+    tsz0 = get(w, T0SZ);
+    if (g0 === 0 || !feat.hasGranule(g0) || !tszOk(tsz0, g0, feat.vax52)) return C_BAD_CD;
+  }
+  if (get(w, EPD1) === 0 && !el2) {
+    g1 = tg1Shift(get(w, TG1));
+    tsz1 = get(w, T1SZ);
+    if (g1 === 0 || !feat.hasGranule(g1) || !tszOk(tsz1, g1, feat.vax52)) return C_BAD_CD;
+  }
+  // 52-bit output needs the 64 KiB granule (FEAT_LPA2 not implemented): cap at 48.
+  if (ips > 48 && g0 !== 16 && g1 !== 16) ips = 48;
+  ci[o + K.ASID] = asid;
+  ci[o + K.G0] = g0;
+  ci[o + K.TSZ0] = tsz0;
+  ci[o + K.SL0] = g0 ? s1StartLevel(g0, 64 - tsz0) : 0;
+  ci[o + K.G1] = g1;
+  ci[o + K.TSZ1] = tsz1;
+  ci[o + K.SL1] = g1 ? s1StartLevel(g1, 64 - tsz1) : 0;
+  ci[o + K.IPS] = ips;
+  const tbi = get(w, TBI);
+  ci[o + K.S1F] =
+    (tbi & 1 ? S1F_TBI0 : 0) |
+    (tbi & 2 ? S1F_TBI1 : 0) |
+    (get(w, AFFD) ? S1F_AFFD : 0) |
+    (get(w, HA) && feat.httu >= 1 ? S1F_HA : 0) |
+    (get(w, HD) && get(w, HA) && feat.httu >= 2 ? S1F_HD : 0) |
+    (get(w, HAD0) && feat.had ? S1F_HAD0 : 0) |
+    (get(w, HAD1) && feat.had ? S1F_HAD1 : 0) |
+    (get(w, WXN) ? S1F_WXN : 0) |
+    (get(w, PAN) ? S1F_PAN : 0) |
+    (get(w, R) ? S1F_R : 0) |
+    (stall ? S1F_S : 0) |
+    (get(w, A) ? S1F_A : 0) |
+    (el2 ? S1F_EL2 : 0);
+  // TTBx: bits below the start table's size are treated as zero (tables are size-aligned).
+  cf[of + KF.TTB0] = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0) : 0;
+  cf[of + KF.TTB1] = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1) : 0;
+  return 0;
+}
+
+function tszOk(tsz: number, g: number, vax52: boolean): boolean {
+  return tsz <= 39 && tsz >= (g === 16 && vax52 ? 12 : 16);
+}
+
+function alignTtb(hi: number, lo: number, g: number, tsz: number): number {
+  const ias = 64 - tsz;
+  const stride = g - 3;
+  const sl = s1StartLevel(g, ias);
+  const topBits = ias - (g + (3 - sl) * stride);
+  const align = 2 ** Math.max(topBits + 3, 4);
+  const v = hi * TWO32 + (lo >>> 0);
+  return v - (v % align);
+}

@@ -1,0 +1,171 @@
+// Decoded configuration slots (STE + CD for one StreamID/SubstreamID pair) and the architected
+// configuration cache that holds them.
+//
+// A slot is a row of an Int32Array (integers) and a Float64Array (addresses < 2^52). In
+// walk-on-every-access mode the model decodes into slot 0 on every transaction; in caching mode
+// slots 1..N form a set-associative cache tagged by (StreamID, SubstreamID), filled on a miss and
+// changed only by CFGI_* commands (IHI0070 §4.3): a driver that forgets CFGI_STE / CFGI_CD keeps
+// seeing the old STE / CD, as on silicon.
+//
+// Simplification, allowed by the architecture (an implementation may cache less than it could):
+// the STE and the CD of a (StreamID, SubstreamID) are cached together, so any CFGI that names the
+// stream or the CD drops the pair; an entry is never cached for a configuration that faulted.
+
+/** Integer fields of a slot. */
+export const K = {
+  KIND: 0, // KIND_* below
+  VMID: 1,
+  ASID: 2,
+  S1F: 3, // S1F_* flags
+  G0: 4, // TTB0 granule (log2 bytes), 0 = range disabled (EPD0 or no stage 1)
+  TSZ0: 5,
+  SL0: 6, // start level for TTB0
+  G1: 7,
+  TSZ1: 8,
+  SL1: 9,
+  IPS: 10, // effective stage-1 output size (bits)
+  S2G: 11, // stage-2 granule (log2 bytes)
+  S2TSZ: 12,
+  S2SL: 13, // stage-2 start level
+  S2PS: 14, // effective stage-2 output size (bits)
+  S2F: 15, // S2F_* flags
+  PRIVCFG: 16,
+  INSTCFG: 17,
+  SID: 18, // tag
+  SSID: 19, // tag: SubstreamID + 1, 0 = no SubstreamID
+  EATS: 20,
+  S2CONCAT: 21, // log2 of the number of concatenated stage-2 start tables
+  VALID: 22, // cache slot in use
+  AGE: 23, // replacement (LRU stamp)
+  SSV: 24, // SubstreamID actually used (-1: none) for event records
+  STRIDE: 32,
+} as const;
+
+/** Float fields of a slot. */
+export const KF = { TTB0: 0, TTB1: 1, S2TTB: 2, CD: 3, STRIDE: 4 } as const;
+
+export const KIND_ABORT = 0;
+export const KIND_BYPASS = 1;
+export const KIND_S1 = 2;
+export const KIND_S2 = 3;
+export const KIND_NESTED = 4;
+/** Stream disabled: S1DSS terminate with a non-substream transaction (F_STREAM_DISABLED). */
+export const KIND_TERMINATE = 5;
+
+export const S1F_TBI0 = 1 << 0;
+export const S1F_TBI1 = 1 << 1;
+export const S1F_AFFD = 1 << 2;
+export const S1F_HA = 1 << 3;
+export const S1F_HD = 1 << 4;
+export const S1F_HAD0 = 1 << 5;
+export const S1F_HAD1 = 1 << 6;
+export const S1F_WXN = 1 << 7;
+export const S1F_UWXN = 1 << 8;
+export const S1F_PAN = 1 << 9;
+export const S1F_R = 1 << 10; // record faults
+export const S1F_S = 1 << 11; // stall faults
+export const S1F_A = 1 << 12; // abort (1) or RAZ/WI (0) on termination
+export const S1F_EL2 = 1 << 13; // STRW EL2: one privilege level, AP[1] ignored
+
+export const S2F_AFFD = 1 << 0;
+export const S2F_HA = 1 << 1;
+export const S2F_HD = 1 << 2;
+export const S2F_R = 1 << 3;
+export const S2F_S = 1 << 4;
+export const S2F_PTW = 1 << 5;
+
+const { STRIDE, VALID, SID, SSID, AGE } = K;
+
+export class ConfigCache {
+  readonly ci: Int32Array;
+  readonly cf: Float64Array;
+  readonly sets: number;
+  readonly ways: number;
+  private clock = 1;
+  /** Statistics (not architectural). */
+  hits = 0;
+  misses = 0;
+
+  /** `entries` = sets * ways (power of two sets), plus slot 0 for walk-every-access decoding. */
+  constructor(entries = 1024, ways = 4) {
+    this.ways = ways;
+    this.sets = Math.max(1, entries / ways) | 0;
+    if ((this.sets & (this.sets - 1)) !== 0) throw new RangeError('config cache: sets must be a power of two');
+    const slots = 1 + this.sets * ways;
+    this.ci = new Int32Array(slots * K.STRIDE);
+    this.cf = new Float64Array(slots * KF.STRIDE);
+  }
+
+  /** Slot index holding (sid, ssid+1), or -1. */
+  lookup(sid: number, ssidTag: number): number {
+    const ci = this.ci;
+    const ways = this.ways;
+    let s = 1 + (((sid * 31) ^ ssidTag) & (this.sets - 1)) * ways;
+    for (let i = 0; i < ways; i++, s++) {
+      const o = s * STRIDE;
+      if (ci[o + VALID] !== 0 && ci[o + SID] === (sid | 0) && ci[o + SSID] === ssidTag) {
+        ci[o + AGE] = this.clock++;
+        this.hits++;
+        return s;
+      }
+    }
+    this.misses++;
+    return -1;
+  }
+
+  /** A slot to fill for (sid, ssid+1): an invalid way or the least recently used one. */
+  victim(sid: number, ssidTag: number): number {
+    const ci = this.ci;
+    const ways = this.ways;
+    const first = 1 + (((sid * 31) ^ ssidTag) & (this.sets - 1)) * ways;
+    let best = first;
+    let bestAge = Infinity;
+    for (let i = 0; i < ways; i++) {
+      const o = (first + i) * K.STRIDE;
+      if (ci[o + K.VALID] === 0) return first + i;
+      if (ci[o + K.AGE]! < bestAge) {
+        bestAge = ci[o + K.AGE]!;
+        best = first + i;
+      }
+    }
+    return best;
+  }
+
+  commit(slot: number, sid: number, ssidTag: number): void {
+    const o = slot * K.STRIDE;
+    this.ci[o + K.SID] = sid | 0;
+    this.ci[o + K.SSID] = ssidTag;
+    this.ci[o + K.VALID] = 1;
+    this.ci[o + K.AGE] = this.clock++;
+  }
+
+  /** Copies slot `from` into slot `to` (decode happens in slot 0, then is committed). */
+  copy(from: number, to: number): void {
+    this.ci.copyWithin(to * K.STRIDE, from * K.STRIDE, (from + 1) * K.STRIDE);
+    this.cf.copyWithin(to * KF.STRIDE, from * KF.STRIDE, (from + 1) * KF.STRIDE);
+  }
+
+  /** Drops entries matching a predicate on (sid, ssidTag). Returns how many were dropped. */
+  invalidate(match: (sid: number, ssidTag: number) => boolean): number {
+    let n = 0;
+    const ci = this.ci;
+    for (let s = 1; s < ci.length / K.STRIDE; s++) {
+      const o = s * K.STRIDE;
+      if (ci[o + K.VALID] !== 0 && match(ci[o + K.SID]! >>> 0, ci[o + K.SSID]!)) {
+        ci[o + K.VALID] = 0;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  invalidateAll(): void {
+    for (let s = 1; s < this.ci.length / K.STRIDE; s++) this.ci[s * K.STRIDE + K.VALID] = 0;
+  }
+
+  count(): number {
+    let n = 0;
+    for (let s = 1; s < this.ci.length / K.STRIDE; s++) if (this.ci[s * K.STRIDE + K.VALID] !== 0) n++;
+    return n;
+  }
+}

@@ -1,0 +1,156 @@
+// SMMUv3 register file layout: offsets (page 0 and page 1) and fields. IHI0070 §6.2 (memory map),
+// §6.3 (register formats). One table; the model, the image loader, the CLI and tests read it.
+
+export interface RegField {
+  readonly name: string;
+  readonly hi: number;
+  readonly lo: number;
+}
+
+export interface RegDef {
+  /** Name as the image format and CLI spell it (EVTQ_* = the spec's EVENTQ_*). */
+  readonly name: string;
+  readonly offset: number;
+  /** 4 or 8 bytes. */
+  readonly size: 4 | 8;
+  readonly spec: string;
+  readonly fields: readonly RegField[];
+  /** Other accepted spellings (the spec's EVENTQ_ names). */
+  readonly aliases?: readonly string[];
+}
+
+const f = (name: string, hi: number, lo: number): RegField => ({ name, hi, lo });
+
+const QBASE = [f('LOG2SIZE', 4, 0), f('ADDR', 51, 5), f('RA', 62, 62)];
+const QPTR = [f('WR', 19, 0)];
+const IRQ_CFG0 = [f('ADDR', 51, 2)];
+const IRQ_CFG2 = [f('MemAttr', 3, 0), f('SH', 5, 4)];
+
+export const REGS: readonly RegDef[] = [
+  {
+    name: 'IDR0', offset: 0x00, size: 4, spec: 'IHI0070 §6.3.1', fields: [
+      f('S2P', 0, 0), f('S1P', 1, 1), f('TTF', 3, 2), f('COHACC', 4, 4), f('BTM', 5, 5), f('HTTU', 7, 6),
+      f('DORMHINT', 8, 8), f('HYP', 9, 9), f('ATS', 10, 10), f('NS1ATS', 11, 11), f('ASID16', 12, 12),
+      f('MSI', 13, 13), f('SEV', 14, 14), f('ATOS', 15, 15), f('PRI', 16, 16), f('VMW', 17, 17),
+      f('VMID16', 18, 18), f('CD2L', 19, 19), f('VATOS', 20, 20), f('TTENDIAN', 22, 21),
+      f('ATSRECERR', 23, 23), f('STALL_MODEL', 25, 24), f('TERM_MODEL', 26, 26), f('ST_LEVEL', 28, 27),
+    ],
+  },
+  {
+    name: 'IDR1', offset: 0x04, size: 4, spec: 'IHI0070 §6.3.2', fields: [
+      f('SIDSIZE', 5, 0), f('SSIDSIZE', 10, 6), f('PRIQS', 15, 11), f('EVENTQS', 20, 16), f('CMDQS', 25, 21),
+      f('ATTR_PERMS_OVR', 26, 26), f('ATTR_TYPES_OVR', 27, 27), f('REL', 28, 28), f('QUEUES_PRESET', 29, 29),
+      f('TABLES_PRESET', 30, 30), f('ECMDQ', 31, 31),
+    ],
+  },
+  { name: 'IDR2', offset: 0x08, size: 4, spec: 'IHI0070 §6.3.3', fields: [f('BA_VATOS', 9, 0)] },
+  {
+    name: 'IDR3', offset: 0x0c, size: 4, spec: 'IHI0070 §6.3.4', fields: [
+      f('HAD', 2, 2), f('PBHA', 3, 3), f('XNX', 4, 4), f('PPS', 5, 5), f('MPAM', 7, 7), f('FWB', 8, 8),
+      f('STT', 9, 9), f('RIL', 10, 10), f('BBML', 12, 11), f('E0PD', 13, 13), f('PTWNNC', 14, 14),
+    ],
+  },
+  { name: 'IDR4', offset: 0x10, size: 4, spec: 'IHI0070 §6.3.5', fields: [] },
+  {
+    name: 'IDR5', offset: 0x14, size: 4, spec: 'IHI0070 §6.3.6', fields: [
+      f('OAS', 2, 0), f('GRAN4K', 4, 4), f('GRAN16K', 5, 5), f('GRAN64K', 6, 6), f('VAX', 11, 10), f('STALL_MAX', 31, 16),
+    ],
+  },
+  { name: 'IIDR', offset: 0x18, size: 4, spec: 'IHI0070 §6.3.7', fields: [f('Implementer', 11, 0), f('Revision', 15, 12), f('Variant', 19, 16), f('ProductID', 31, 20)] },
+  { name: 'AIDR', offset: 0x1c, size: 4, spec: 'IHI0070 §6.3.8', fields: [f('ArchMinorRev', 3, 0), f('ArchMajorRev', 7, 4)] },
+  {
+    name: 'CR0', offset: 0x20, size: 4, spec: 'IHI0070 §6.3.9', fields: [
+      f('SMMUEN', 0, 0), f('PRIQEN', 1, 1), f('EVENTQEN', 2, 2), f('CMDQEN', 3, 3), f('ATSCHK', 4, 4), f('VMW', 8, 6),
+    ],
+  },
+  { name: 'CR0ACK', offset: 0x24, size: 4, spec: 'IHI0070 §6.3.10', fields: [] },
+  {
+    name: 'CR1', offset: 0x28, size: 4, spec: 'IHI0070 §6.3.11', fields: [
+      f('QUEUE_IC', 1, 0), f('QUEUE_OC', 3, 2), f('QUEUE_SH', 5, 4), f('TABLE_IC', 7, 6), f('TABLE_OC', 9, 8), f('TABLE_SH', 11, 10),
+    ],
+  },
+  { name: 'CR2', offset: 0x2c, size: 4, spec: 'IHI0070 §6.3.12', fields: [f('E2H', 0, 0), f('RECINVSID', 1, 1), f('PTM', 2, 2)] },
+  { name: 'STATUSR', offset: 0x40, size: 4, spec: 'IHI0070 §6.3.13', fields: [f('DORMANT', 0, 0)] },
+  {
+    name: 'GBPA', offset: 0x44, size: 4, spec: 'IHI0070 §6.3.14', fields: [
+      f('MemAttr', 3, 0), f('MTCFG', 4, 4), f('ALLOCCFG', 11, 8), f('SHCFG', 13, 12), f('PRIVCFG', 17, 16),
+      f('INSTCFG', 19, 18), f('ABORT', 20, 20), f('Update', 31, 31),
+    ],
+  },
+  { name: 'AGBPA', offset: 0x48, size: 4, spec: 'IHI0070 §6.3.15', fields: [] },
+  { name: 'IRQ_CTRL', offset: 0x50, size: 4, spec: 'IHI0070 §6.3.16', fields: [f('GERROR_IRQEN', 0, 0), f('PRIQ_IRQEN', 1, 1), f('EVENTQ_IRQEN', 2, 2)] },
+  { name: 'IRQ_CTRLACK', offset: 0x54, size: 4, spec: 'IHI0070 §6.3.17', fields: [] },
+  {
+    name: 'GERROR', offset: 0x60, size: 4, spec: 'IHI0070 §6.3.18', fields: [
+      f('CMDQ_ERR', 0, 0), f('EVENTQ_ABT_ERR', 2, 2), f('PRIQ_ABT_ERR', 3, 3), f('MSI_CMDQ_ABT_ERR', 4, 4),
+      f('MSI_EVENTQ_ABT_ERR', 5, 5), f('MSI_PRIQ_ABT_ERR', 6, 6), f('MSI_GERROR_ABT_ERR', 7, 7), f('SFM_ERR', 8, 8), f('CMDQP_ERR', 9, 9),
+    ],
+  },
+  { name: 'GERRORN', offset: 0x64, size: 4, spec: 'IHI0070 §6.3.19', fields: [] },
+  { name: 'GERROR_IRQ_CFG0', offset: 0x68, size: 8, spec: 'IHI0070 §6.3.20', fields: IRQ_CFG0 },
+  { name: 'GERROR_IRQ_CFG1', offset: 0x70, size: 4, spec: 'IHI0070 §6.3.21', fields: [f('DATA', 31, 0)] },
+  { name: 'GERROR_IRQ_CFG2', offset: 0x74, size: 4, spec: 'IHI0070 §6.3.22', fields: IRQ_CFG2 },
+  { name: 'STRTAB_BASE', offset: 0x80, size: 8, spec: 'IHI0070 §6.3.23', fields: [f('ADDR', 51, 6), f('RA', 62, 62)] },
+  { name: 'STRTAB_BASE_CFG', offset: 0x88, size: 4, spec: 'IHI0070 §6.3.24', fields: [f('LOG2SIZE', 5, 0), f('SPLIT', 10, 6), f('FMT', 17, 16)] },
+  { name: 'CMDQ_BASE', offset: 0x90, size: 8, spec: 'IHI0070 §6.3.25', fields: QBASE },
+  { name: 'CMDQ_PROD', offset: 0x98, size: 4, spec: 'IHI0070 §6.3.26', fields: QPTR },
+  { name: 'CMDQ_CONS', offset: 0x9c, size: 4, spec: 'IHI0070 §6.3.27', fields: [f('RD', 19, 0), f('ERR', 30, 24)] },
+  { name: 'EVTQ_BASE', offset: 0xa0, size: 8, spec: 'IHI0070 §6.3.28', fields: QBASE, aliases: ['EVENTQ_BASE'] },
+  { name: 'EVTQ_PROD', offset: 0x100a8, size: 4, spec: 'IHI0070 §6.3.29', fields: [f('WR', 19, 0), f('OVFLG', 31, 31)], aliases: ['EVENTQ_PROD'] },
+  { name: 'EVTQ_CONS', offset: 0x100ac, size: 4, spec: 'IHI0070 §6.3.30', fields: [f('RD', 19, 0), f('OVACKFLG', 31, 31)], aliases: ['EVENTQ_CONS'] },
+  { name: 'EVTQ_IRQ_CFG0', offset: 0xb0, size: 8, spec: 'IHI0070 §6.3.31', fields: IRQ_CFG0, aliases: ['EVENTQ_IRQ_CFG0'] },
+  { name: 'EVTQ_IRQ_CFG1', offset: 0xb8, size: 4, spec: 'IHI0070 §6.3.32', fields: [f('DATA', 31, 0)], aliases: ['EVENTQ_IRQ_CFG1'] },
+  { name: 'EVTQ_IRQ_CFG2', offset: 0xbc, size: 4, spec: 'IHI0070 §6.3.33', fields: IRQ_CFG2, aliases: ['EVENTQ_IRQ_CFG2'] },
+  { name: 'PRIQ_BASE', offset: 0xc0, size: 8, spec: 'IHI0070 §6.3.34', fields: QBASE },
+  { name: 'PRIQ_PROD', offset: 0x100c8, size: 4, spec: 'IHI0070 §6.3.35', fields: [f('WR', 19, 0), f('OVFLG', 31, 31)] },
+  { name: 'PRIQ_CONS', offset: 0x100cc, size: 4, spec: 'IHI0070 §6.3.36', fields: [f('RD', 19, 0), f('OVACKFLG', 31, 31)] },
+  { name: 'PRIQ_IRQ_CFG0', offset: 0xd0, size: 8, spec: 'IHI0070 §6.3.37', fields: IRQ_CFG0 },
+  { name: 'PRIQ_IRQ_CFG1', offset: 0xd8, size: 4, spec: 'IHI0070 §6.3.38', fields: [f('DATA', 31, 0)] },
+  { name: 'PRIQ_IRQ_CFG2', offset: 0xdc, size: 4, spec: 'IHI0070 §6.3.39', fields: IRQ_CFG2 },
+];
+
+export const REG_BY_NAME: ReadonlyMap<string, RegDef> = new Map(
+  REGS.flatMap((r) => [[r.name, r] as const, ...(r.aliases ?? []).map((a) => [a, r] as const)]),
+);
+
+export function reg(name: string): RegDef {
+  const r = REG_BY_NAME.get(name);
+  if (!r) throw new Error(`no SMMUv3 register ${name}`);
+  return r;
+}
+
+export function regField(regName: string, field: string): RegField {
+  const fl = reg(regName).fields.find((x) => x.name === field);
+  if (!fl) throw new Error(`SMMUv3 register ${regName} has no field ${field}`);
+  return fl;
+}
+
+/** Extracts a field from a 32-bit register value (fields of 64-bit registers: use getRegField64). */
+export function getRegField(regName: string, field: string, v: number): number {
+  const fl = regField(regName, field);
+  const w = fl.hi - fl.lo + 1;
+  return w === 32 ? v >>> 0 : (v >>> fl.lo) & ((1 << w) - 1);
+}
+
+export function setRegField(regName: string, field: string, v: number, x: number): number {
+  const fl = regField(regName, field);
+  const w = fl.hi - fl.lo + 1;
+  const m = w === 32 ? 0xffff_ffff : ((1 << w) - 1) << fl.lo;
+  if (x < 0 || x >= 2 ** w) throw new RangeError(`${regName}.${field}: ${x} does not fit ${w} bits`);
+  return ((v & ~m) | ((x << fl.lo) & m)) >>> 0;
+}
+
+/** Register value from named fields. */
+export function regValue(regName: string, fields: Readonly<Record<string, number>>): number {
+  let v = 0;
+  for (const [k, x] of Object.entries(fields)) v = setRegField(regName, k, v, x);
+  return v;
+}
+
+/** OAS / IPS / PS encodings (IHI0070 §6.3.6) to address sizes in bits. */
+export const PA_BITS: readonly number[] = [32, 36, 40, 42, 44, 48, 52];
+export function paBitsToEnc(bits: number): number {
+  const i = PA_BITS.indexOf(bits);
+  if (i < 0) throw new RangeError(`unsupported physical address size ${bits} (one of ${PA_BITS.join(', ')})`);
+  return i;
+}

@@ -1,0 +1,470 @@
+// The SMMUv3 hardware model. It sees only emulated physical memory and its own MMIO registers:
+// stream table, CDs, page tables and queues are read from memory on every transaction (walk mode)
+// or through architected caches that only CFGI_* / TLBI_* commands invalidate (caching mode).
+//
+// DMA API: translate(sid, ssid, iovaHi, iovaLo, acc) -> status, result in `res` (reused). Batch form
+// over typed arrays: translateBatch. No allocation, no BigInt on those paths.
+import { PhysMem } from '../mem/phys-mem.ts';
+import { ConfigCache, K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } from './config-cache.ts';
+import { fetchCd } from './cd.ts';
+import { processCmdq } from './cmdq.ts';
+import { EVT } from './events.ts';
+import { pushEventRecord, writeEvent } from './evtq.ts';
+import { Features, idrFromOptions, type SmmuOptions } from './features.ts';
+import { PA_BITS, REGS, REG_BY_NAME } from './regs.ts';
+import { decodeSte, fetchSte } from './ste.ts';
+import { TLB_EL2, TLB_S1, TLB_S2, Tlb } from './tlb.ts';
+import { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, walkS2 } from './walk.ts';
+
+export { ACC_U, ACC_W, ACC_X } from './walk.ts';
+
+/** Transaction outcome (TxResult.status). */
+export const ST_OK = 0;
+/** Terminated with an abort (with or without an event: see `event` / `recorded`). */
+export const ST_ABORT = 1;
+/** Stalled: waiting for CMD_RESUME / CMD_STALL_TERM (`stag` names it). */
+export const ST_STALL = 2;
+/** Terminated as RAZ/WI (CD.A = 0 with IDR0.TERM_MODEL = 0). */
+export const ST_RAZWI = 3;
+
+export class TxResult {
+  status = 0;
+  /** Output physical address (Number, < 2^52). */
+  pa = 0;
+  /** Permission mask of the translation (P_* / U_* bits from walk.ts), all-ones for bypass. */
+  perm = 0;
+  /** EventID of the fault (0 = none), whether it was written to the event queue. */
+  event = 0;
+  recorded = false;
+  stag = 0;
+}
+
+export interface ModelOptions extends SmmuOptions {
+  /** Architected caching (config cache + TLB); default false = walk on every access. */
+  caching?: boolean;
+  tlbEntries?: number;
+  configCacheEntries?: number;
+  /** ID register values; when given, they replace the feature options (image loading). */
+  idr?: readonly number[];
+}
+
+const TWO32 = 4294967296;
+const ALL_PERM = 0x3f;
+
+// Register offsets used on hot or frequent paths (the table in regs.ts is the source; checked at load).
+const R_CR0 = 0x20 >> 2, R_GBPA = 0x44 >> 2;
+for (const [n, off] of [['CR0', 0x20], ['GBPA', 0x44], ['STRTAB_BASE', 0x80], ['STRTAB_BASE_CFG', 0x88], ['CMDQ_BASE', 0x90]] as const) {
+  if (REG_BY_NAME.get(n)?.offset !== off) throw new Error(`register table: ${n} moved`);
+}
+
+export class SMMUv3 {
+  readonly feat: Features;
+  /** Register file: 128 KiB (pages 0 and 1) as 32-bit words, indexed by offset / 4. */
+  readonly r = new Uint32Array(0x20000 / 4);
+  readonly cc: ConfigCache;
+  readonly tlb: Tlb;
+  caching: boolean;
+  readonly res = new TxResult();
+
+  // Scratch words for structure reads (no allocation per access).
+  readonly ste = new Uint32Array(16);
+  readonly cd = new Uint32Array(6);
+  readonly l1w = new Uint32Array(2);
+  steAddr = 0;
+  /** The record of the last event generated (written to the queue or not): 8 words. */
+  readonly evt = new Uint32Array(8);
+
+  // Walk outputs.
+  wPa = 0;
+  wPerm = 0;
+  wShift = 12;
+  wGlobal = 0;
+  s2Pa = 0;
+  s2Perm = 0;
+  s2Shift = 12;
+  // Fault details for the event record.
+  fltS2 = 0;
+  fltClass = 0;
+  fltAddr = 0;
+
+  /** Interrupts raised (wired lines; MSIs are memory writes). Not architectural state. */
+  readonly irqs = { gerror: 0, evtq: 0, priq: 0, cmdSync: 0 };
+  /** CMD_SYNC with CS=SEV: count of event-register signals. */
+  sevs = 0;
+  /** Events discarded because the event queue was disabled (architected: not recorded). */
+  eventsDiscarded = 0;
+  /** Stalled transactions: sid, stag, state (0 pending, 1 retry, 2 abort/terminated). */
+  readonly stalls: { sid: number; stag: number; state: number }[] = [];
+  private nextStag = 0;
+  /** PRI responses delivered to devices by CMD_PRI_RESP. */
+  readonly priResponses: { sid: number; ssid: number; prgIndex: number; resp: number }[] = [];
+  /** Device ATCs, invalidated by CMD_ATC_INV (see atc.ts). */
+  atcInvalidate: ((sid: number, ssid: number, global: boolean, addr: bigint, size: number) => void) | null = null;
+  /** Test hook: StreamIDs whose ATC invalidation never completes (CERROR_ATC_INV_SYNC on the next SYNC). */
+  readonly atcTimeout = new Set<number>();
+  atcTimedOut = false;
+
+  constructor(readonly mem: PhysMem, opts: ModelOptions = {}) {
+    const idr = opts.idr ?? idrFromOptions(opts);
+    this.feat = new Features(idr);
+    for (let i = 0; i < 6; i++) this.r[i] = idr[i] ?? 0;
+    this.r[0x1c >> 2] = 0x2; // AIDR: SMMUv3.2
+    this.caching = opts.caching ?? false;
+    this.cc = new ConfigCache(opts.configCacheEntries ?? 1024);
+    this.tlb = new Tlb(opts.tlbEntries ?? 4096);
+  }
+
+  /** Address size in bits for an IPS / S2PS / OAS encoding, capped at the SMMU's OAS. */
+  paBits(enc: number): number {
+    const b = enc < PA_BITS.length ? PA_BITS[enc]! : this.feat.oasBits; // reserved: behaves as OAS
+    return b > this.feat.oasBits ? this.feat.oasBits : b;
+  }
+
+  // ---------------------------------------------------------------- MMIO
+
+  read32(off: number): number {
+    if (off < 0 || off >= 0x20000 || off % 4 !== 0) return 0;
+    // Page-0 copies of the page-1 queue pointers (as implementations with PAGE0_REGS_ONLY provide).
+    if (off === 0xa8 || off === 0xac || off === 0xc8 || off === 0xcc) off += 0x10000;
+    return this.r[off >> 2]!;
+  }
+
+  read64(off: number): bigint {
+    return (BigInt(this.read32(off + 4)) << 32n) | BigInt(this.read32(off));
+  }
+
+  write64(off: number, v: bigint): void {
+    this.write32(off, Number(v & 0xffff_ffffn));
+    this.write32(off + 4, Number((v >> 32n) & 0xffff_ffffn));
+  }
+
+  write32(off: number, v: number): void {
+    if (off < 0 || off >= 0x20000 || off % 4 !== 0) return;
+    if (off === 0xa8 || off === 0xac || off === 0xc8 || off === 0xcc) off += 0x10000;
+    v >>>= 0;
+    const r = this.r;
+    const i = off >> 2;
+    const cr0 = r[R_CR0]!;
+    switch (off) {
+      case 0x20: // CR0: the model completes updates at once, so CR0ACK follows immediately
+        r[i] = v & 0x1df;
+        r[0x24 >> 2] = r[i]!;
+        processCmdq(this);
+        return;
+      case 0x28: // CR1, CR2: writable only while SMMUEN = 0
+      case 0x2c:
+        if ((cr0 & 1) === 0) r[i] = v;
+        return;
+      case 0x44: // GBPA: takes effect only with Update = 1; completes at once (Update reads 0)
+        if (v & 0x8000_0000) r[i] = v & 0x001f_3f1f;
+        return;
+      case 0x50: // IRQ_CTRL -> IRQ_CTRLACK
+        r[i] = v & 7;
+        r[0x54 >> 2] = v & 7;
+        return;
+      case 0x64: // GERRORN: acknowledging CMDQ_ERR restarts command processing
+        r[i] = v & 0x3fd;
+        processCmdq(this);
+        return;
+      case 0x80: case 0x84: case 0x88: // STRTAB_BASE(_CFG): RO while SMMUEN = 1
+        if ((cr0 & 1) === 0) r[i] = v;
+        return;
+      case 0x90: case 0x94: // CMDQ_BASE: RO while CMDQEN = 1
+        if ((cr0 & 8) === 0) r[i] = v;
+        return;
+      case 0x98: // CMDQ_PROD
+        r[i] = v & 0xfffff;
+        processCmdq(this);
+        return;
+      case 0x9c: // CMDQ_CONS: software may set it only while the queue is disabled
+        if ((cr0 & 8) === 0) r[i] = v & 0x7f0f_ffff;
+        return;
+      case 0xa0: case 0xa4: // EVTQ_BASE
+        if ((cr0 & 4) === 0) r[i] = v;
+        return;
+      case 0x100a8: // EVTQ_PROD: owned by the SMMU while enabled
+        if ((cr0 & 4) === 0) r[i] = v & 0x800f_ffff;
+        return;
+      case 0x100ac: // EVTQ_CONS
+        r[i] = v & 0x800f_ffff;
+        return;
+      case 0xc0: case 0xc4: // PRIQ_BASE
+        if ((cr0 & 2) === 0) r[i] = v;
+        return;
+      case 0x100c8:
+        if ((cr0 & 2) === 0) r[i] = v & 0x800f_ffff;
+        return;
+      case 0x100cc:
+        r[i] = v & 0x800f_ffff;
+        return;
+      case 0x68: case 0x6c: case 0x70: case 0x74: // *_IRQ_CFGn
+      case 0xb0: case 0xb4: case 0xb8: case 0xbc:
+      case 0xd0: case 0xd4: case 0xd8: case 0xdc:
+        r[i] = v;
+        return;
+      default:
+        return; // ID registers, ACK registers, GERROR, STATUSR and reserved offsets: RO / WI
+    }
+  }
+
+  /**
+   * Sets a register as if software had programmed it, without side effects (image loading).
+   * ID registers set the features too (call before anything else).
+   */
+  loadRegister(name: string, value: bigint): void {
+    const d = REG_BY_NAME.get(name);
+    if (!d) throw new RangeError(`unknown SMMUv3 register '${name}'`);
+    if (value < 0n || value >= 1n << BigInt(d.size * 8)) throw new RangeError(`register ${name}: value 0x${value.toString(16)} is wider than ${d.size * 8} bits`);
+    this.r[d.offset >> 2] = Number(value & 0xffff_ffffn);
+    if (d.size === 8) this.r[(d.offset >> 2) + 1] = Number(value >> 32n);
+  }
+
+  /** All registers by name (for image saving), 64-bit ones whole. */
+  registerValues(): Record<string, bigint> {
+    const out: Record<string, bigint> = {};
+    for (const d of REGS) {
+      const lo = BigInt(this.r[d.offset >> 2]!);
+      out[d.name] = d.size === 8 ? (BigInt(this.r[(d.offset >> 2) + 1]!) << 32n) | lo : lo;
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- translation
+
+  /**
+   * Decodes the configuration for (sid, ssid) into slot 0. Returns 0 or an event id (the fault
+   * fields say more). Reads the STE, then the CD, from memory.
+   */
+  private loadConfig(sid: number, ssid: number): number {
+    let st = fetchSte(this, sid);
+    if (st !== 0) return st;
+    st = decodeSte(this, 0);
+    if (st !== 0) return st;
+    const kind = this.cc.ci[K.KIND]!;
+    if (kind === KIND_S1 || kind === KIND_NESTED) {
+      st = fetchCd(this, 0, ssid);
+      if (st !== 0) return st;
+    } else if (ssid >= 0 && kind !== KIND_ABORT) {
+      // A SubstreamID on a stream whose STE does not use stage 1 CDs.
+      return EVT.C_BAD_SUBSTREAMID;
+    }
+    return 0;
+  }
+
+  /**
+   * Translates one transaction. `ssid` = -1 for none; `acc` = ACC_W | ACC_X | ACC_U flags (default:
+   * privileged data read). Returns the status; details in `res`.
+   */
+  translate(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
+    const res = this.res;
+    res.event = 0;
+    res.recorded = false;
+    sid >>>= 0;
+    const r = this.r;
+    if ((r[R_CR0]! & 1) === 0) {
+      // SMMU disabled: GBPA decides (abort without an event, or bypass).
+      if ((r[R_GBPA]! & 0x10_0000) !== 0) return (res.status = ST_ABORT);
+      return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
+    }
+    if (ssid >= 0 && ssid >= 2 ** this.feat.ssidBits) return this.fault(EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
+    let slot = 0;
+    if (this.caching) {
+      slot = this.cc.lookup(sid, ssid + 1);
+      if (slot < 0) {
+        const st = this.loadConfig(sid, ssid);
+        if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, 0);
+        slot = this.cc.victim(sid, ssid + 1);
+        this.cc.copy(0, slot);
+        this.cc.commit(slot, sid, ssid + 1);
+      }
+    } else {
+      const st = this.loadConfig(sid, ssid);
+      if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, 0);
+    }
+    const ci = this.cc.ci;
+    const o = slot * K.STRIDE;
+    // STE.PRIVCFG / INSTCFG override the incoming attributes.
+    const privcfg = ci[o + K.PRIVCFG]!;
+    if (privcfg === 2) acc |= ACC_U;
+    else if (privcfg === 3) acc &= ~ACC_U;
+    const instcfg = ci[o + K.INSTCFG]!;
+    if ((acc & ACC_W) === 0) {
+      if (instcfg === 2) acc &= ~ACC_X;
+      else if (instcfg === 3) acc |= ACC_X;
+    }
+    const kind = ci[o + K.KIND]!;
+    if (kind === KIND_S1 || kind === KIND_NESTED) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, kind === KIND_NESTED);
+    if (kind === KIND_S2) return this.stage2Only(slot, sid, ssid, iovaHi, iovaLo, acc);
+    if (kind === KIND_BYPASS) return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
+    if (kind === KIND_TERMINATE) return this.fault(EVT.F_STREAM_DISABLED, sid, ssid, iovaHi, iovaLo, acc, slot);
+    res.status = ST_ABORT; // STE.Config abort: terminate without an event
+    return ST_ABORT;
+  }
+
+  private bypass(sid: number, ssid: number, hi: number, lo: number, acc: number): number {
+    const res = this.res;
+    if (hi >= 2 ** (this.feat.oasBits - 32)) {
+      this.fltS2 = 0;
+      this.fltClass = CLASS_IN;
+      this.fltAddr = 0;
+      return this.fault(EVT.F_ADDR_SIZE, sid, ssid, hi, lo, acc, -1);
+    }
+    res.pa = (hi >>> 0) * TWO32 + (lo >>> 0);
+    res.perm = ALL_PERM;
+    return (res.status = ST_OK);
+  }
+
+  private stage1(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number, nested: boolean): number {
+    const res = this.res;
+    const ci = this.cc.ci;
+    const o = slot * K.STRIDE;
+    if (this.caching) {
+      const f1 = ci[o + K.S1F]!;
+      const tbi = (f1 & ((hi >>> 23) & 1 ? S1F_TBI1 : S1F_TBI0)) !== 0;
+      const khi = tbi ? hi & 0xffffff : hi;
+      const kind = (f1 & S1F_EL2) !== 0 ? TLB_EL2 : TLB_S1;
+      const tag = (ci[o + K.VMID]! << 16) | ci[o + K.ASID]!;
+      const tlb = this.tlb;
+      if (tlb.lookup(tag, khi, lo, kind)) {
+        const need = REQUIRED[acc & 7]!;
+        if ((tlb.perm & need) === need) {
+          res.pa = tlb.pa + (lo & 0xfff);
+          res.perm = tlb.perm;
+          return (res.status = ST_OK);
+        }
+        // Permission not in the cached entry: walk (dirty-state update, or the fault).
+      }
+      const st = walkS1(this, slot, hi, lo, acc, nested);
+      if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
+      tlb.insert(tag, khi, lo, kind, this.wPa, this.wPerm, this.wGlobal, this.wShift);
+    } else {
+      const st = walkS1(this, slot, hi, lo, acc, nested);
+      if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
+    }
+    res.pa = this.wPa;
+    res.perm = this.wPerm;
+    return (res.status = ST_OK);
+  }
+
+  private stage2Only(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number): number {
+    const res = this.res;
+    // The input address must fit the SMMU's IAS (= OAS here): otherwise a stage-1 address size fault.
+    if (hi >= 2 ** (this.feat.oasBits - 32)) {
+      this.fltS2 = 0;
+      this.fltClass = CLASS_IN;
+      this.fltAddr = 0;
+      return this.fault(EVT.F_ADDR_SIZE, sid, ssid, hi, lo, acc, slot);
+    }
+    const ipa = (hi >>> 0) * TWO32 + (lo >>> 0);
+    const ci = this.cc.ci;
+    const o = slot * K.STRIDE;
+    if (this.caching) {
+      const tag = ci[o + K.VMID]! << 16;
+      const tlb = this.tlb;
+      if (tlb.lookup(tag, hi, lo, TLB_S2)) {
+        const need = REQUIRED[acc & 7]!;
+        if ((tlb.perm & need) === need) {
+          res.pa = tlb.pa + (lo & 0xfff);
+          res.perm = tlb.perm;
+          return (res.status = ST_OK);
+        }
+      }
+      const st = walkS2(this, slot, ipa, acc, CLASS_IN);
+      if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
+      tlb.insert(tag, hi, lo, TLB_S2, this.s2Pa, this.s2Perm, 0, this.s2Shift);
+    } else {
+      const st = walkS2(this, slot, ipa, acc, CLASS_IN);
+      if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
+    }
+    res.pa = this.s2Pa;
+    res.perm = this.s2Perm;
+    return (res.status = ST_OK);
+  }
+
+  /**
+   * A transaction faulted with event `id`. Builds the record, decides whether it is recorded
+   * (translation-class faults need CD.R / STE.S2R, or a stall), stalls or terminates. Cold path.
+   */
+  private fault(id: number, sid: number, ssid: number, hi: number, lo: number, acc: number, slot: number): number {
+    const res = this.res;
+    const ci = this.cc.ci;
+    const o = slot * K.STRIDE;
+    const isTransl = id === EVT.F_TRANSLATION || id === EVT.F_ADDR_SIZE || id === EVT.F_ACCESS || id === EVT.F_PERMISSION;
+    let record = true;
+    let stall = false;
+    let abort = true;
+    if (isTransl && slot >= 0) {
+      const kind = ci[o + K.KIND]!;
+      const hasS1 = kind === KIND_S1 || kind === KIND_NESTED;
+      if (this.fltS2 === 1) {
+        const f2 = ci[o + K.S2F]!;
+        record = (f2 & S2F_R) !== 0;
+        stall = (f2 & S2F_S) !== 0;
+      } else if (hasS1) {
+        const f1 = ci[o + K.S1F]!;
+        record = (f1 & S1F_R) !== 0;
+        stall = (f1 & S1F_S) !== 0;
+        abort = (f1 & S1F_A) !== 0;
+      }
+    }
+    const stag = stall ? (this.nextStag = (this.nextStag + 1) & 0xffff) : 0;
+    writeEvent(this, id, sid, ssid, hi, lo, acc, stall, stag);
+    res.event = id;
+    if (stall) {
+      res.recorded = this.pushEvent();
+      if (res.recorded) {
+        this.stalls.push({ sid, stag, state: 0 });
+        res.stag = stag;
+        return (res.status = ST_STALL);
+      }
+      // A stall whose event cannot be recorded is terminated (nothing may wait unseen).
+      return (res.status = ST_ABORT);
+    }
+    if (record) res.recorded = this.pushEvent();
+    return (res.status = abort ? ST_ABORT : ST_RAZWI);
+  }
+
+  /** Writes this.evt to the event queue (evtq.ts). */
+  pushEvent(): boolean {
+    return pushEventRecord(this);
+  }
+
+  /** Outcome of a stalled transaction: 'pending', 'retry' (re-issue it) or 'abort'. */
+  stallOutcome(sid: number, stag: number): 'pending' | 'retry' | 'abort' | 'unknown' {
+    const s = this.stalls.find((x) => x.sid === sid && x.stag === stag);
+    if (!s) return 'unknown';
+    return s.state === 0 ? 'pending' : s.state === 1 ? 'retry' : 'abort';
+  }
+
+  /**
+   * Batch form: `req` holds rows of 5 words (sid, ssid + 1 (0 = none), iovaHi, iovaLo, acc), `out`
+   * receives rows of 4 numbers (status, pa, perm, event). Returns the number of rows done.
+   */
+  translateBatch(req: Uint32Array, out: Float64Array): number {
+    const n = Math.min((req.length / 5) | 0, (out.length / 4) | 0);
+    const res = this.res;
+    for (let i = 0; i < n; i++) {
+      const j = i * 5;
+      const st = this.translate(req[j]!, (req[j + 1]! | 0) - 1, req[j + 2]!, req[j + 3]!, req[j + 4]!);
+      const k = i * 4;
+      out[k] = st;
+      out[k + 1] = res.pa;
+      out[k + 2] = res.perm;
+      out[k + 3] = res.event;
+    }
+    return n;
+  }
+
+  /** Data permissions of a translation for a (un)privileged access, as "r", "w", "rw" or "". */
+  static permString(perm: number, unpriv: boolean): string {
+    const rd = unpriv ? U_R : P_R;
+    const wr = unpriv ? U_W : P_W;
+    return (perm & rd ? 'r' : '') + (perm & wr ? 'w' : '');
+  }
+
+  /** Emulated time passing for stalls etc. is not modelled: commands complete when consumed. */
+  get cmdqIdle(): boolean {
+    return (this.r[0x98 >> 2]! & 0xfffff) === (this.r[0x9c >> 2]! & 0xfffff);
+  }
+}
+

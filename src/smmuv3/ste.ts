@@ -1,0 +1,198 @@
+// Stream table walk (linear and 2-level, IHI0070 §3.3, §5.1) and STE decode/validation (§5.2),
+// into a configuration slot. Hot path: word reads, constants derived once from the layout table.
+import { addrField, wordField } from '../layout/layout.ts';
+import { STE, L1STD } from './layouts.ts';
+import {
+  K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2,
+  S2F_AFFD, S2F_HA, S2F_HD, S2F_PTW, S2F_R, S2F_S,
+} from './config-cache.ts';
+import { EVT } from './events.ts';
+import { s2StartLevel } from './walk.ts';
+import type { SMMUv3 } from './smmuv3.ts';
+
+const C_BAD_STREAMID = EVT.C_BAD_STREAMID;
+const C_BAD_STE = EVT.C_BAD_STE;
+const F_STE_FETCH = EVT.F_STE_FETCH;
+
+// Field positions, each read once from the STE table.
+const wf = (n: string) => wordField(STE, n);
+const V = wf('V'), CONFIG = wf('Config'), S1FMT = wf('S1Fmt'), S1CDMAX = wf('S1CDMax');
+const CTXPTR = addrField(STE, 'S1ContextPtr');
+const S1DSS = wf('S1DSS'), S1STALLD = wf('S1STALLD'), EATS = wf('EATS'), STRW = wf('STRW');
+const PRIVCFG = wf('PRIVCFG'), INSTCFG = wf('INSTCFG');
+const S2VMID = wf('S2VMID'), S2T0SZ = wf('S2T0SZ'), S2SL0 = wf('S2SL0'), S2TG = wf('S2TG'), S2PS = wf('S2PS');
+const S2AA64 = wf('S2AA64'), S2ENDI = wf('S2ENDI'), S2AFFD = wf('S2AFFD'), S2PTW = wf('S2PTW');
+const S2HD = wf('S2HD'), S2HA = wf('S2HA'), S2S = wf('S2S'), S2R = wf('S2R');
+const S2TTB = addrField(STE, 'S2TTB');
+const L1_SPAN = wordField(L1STD, 'Span');
+const L1_L2PTR = addrField(L1STD, 'L2Ptr');
+
+const get = (w: Uint32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
+
+/** Stage-2 granule encodings (S2TG / TG0): 0 = 4K, 1 = 64K, 2 = 16K. */
+export function tg0Shift(tg: number): number {
+  return tg === 0 ? 12 : tg === 1 ? 16 : tg === 2 ? 14 : 0;
+}
+
+/**
+ * Finds the STE of `sid` and reads its 16 words into m.ste. Returns 0, or an event id
+ * (C_BAD_STREAMID, F_STE_FETCH with m.fltAddr = the fetch address).
+ */
+export function fetchSte(m: SMMUv3, sid: number): number {
+  const mem = m.mem;
+  const r = m.r;
+  const cfg = r[0x88 >> 2]!; // STRTAB_BASE_CFG
+  let log2size = cfg & 0x3f;
+  const fmt = (cfg >>> 16) & 3;
+  const sidBits = m.feat.sidBits;
+  if (log2size > sidBits) log2size = sidBits; // LOG2SIZE beyond SIDSIZE behaves as SIDSIZE
+  if (sid >= 2 ** log2size) return C_BAD_STREAMID;
+  const baseN = (r[0x84 >> 2]! & 0xfffff) * 4294967296 + ((r[0x80 >> 2]! & 0xffffffc0) >>> 0);
+  let steAddr: number;
+  if (fmt === 1 && m.feat.st2l) {
+    let split = (cfg >>> 6) & 0x1f;
+    if (split !== 6 && split !== 8 && split !== 10) split = 6; // reserved SPLIT values behave as 6
+    if (split > log2size) split = log2size;
+    const l1Addr = baseN + Math.floor(sid / 2 ** split) * 8;
+    if (!mem.read64(l1Addr)) {
+      m.fltAddr = l1Addr;
+      return F_STE_FETCH;
+    }
+    const w = m.l1w;
+    w[0] = mem.lo;
+    w[1] = mem.hi;
+    let span = (w[L1_SPAN.w]! >>> L1_SPAN.shift) & L1_SPAN.mask;
+    if (span === 0) return C_BAD_STREAMID;
+    if (span > split + 1) span = split + 1; // larger spans are reserved and behave as SPLIT+1
+    const l2idx = sid % 2 ** split;
+    if (l2idx >= 2 ** (span - 1)) return C_BAD_STREAMID;
+    const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * 4294967296 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask) >>> 0);
+    steAddr = l2 + l2idx * 64;
+  } else {
+    // FMT 0b00 linear; reserved FMT values (and 2-level without IDR0.ST_LEVEL) behave as linear.
+    steAddr = baseN + sid * 64;
+  }
+  const ste = m.ste;
+  for (let i = 0; i < 8; i++) {
+    if (!mem.read64(steAddr + i * 8)) {
+      m.fltAddr = steAddr + i * 8;
+      return F_STE_FETCH;
+    }
+    ste[2 * i] = mem.lo;
+    ste[2 * i + 1] = mem.hi;
+  }
+  m.steAddr = steAddr;
+  return 0;
+}
+
+/**
+ * Validates the STE in m.ste and fills the STE part of slot `slot`. Returns 0, or C_BAD_STE.
+ * Leaves the CD part to cd.ts. ILLEGAL combinations named in IHI0070 §5.2 give C_BAD_STE; the
+ * model never throws on any STE bytes.
+ */
+export function decodeSte(m: SMMUv3, slot: number): number {
+  const w = m.ste;
+  const ci = m.cc.ci;
+  const cf = m.cc.cf;
+  const o = slot * K.STRIDE;
+  const of = slot * KF.STRIDE;
+  const feat = m.feat;
+  if (get(w, V) === 0) return C_BAD_STE;
+  const config = get(w, CONFIG);
+  ci[o + K.PRIVCFG] = get(w, PRIVCFG);
+  ci[o + K.INSTCFG] = get(w, INSTCFG);
+  ci[o + K.S1F] = 0;
+  ci[o + K.S2F] = 0;
+  ci[o + K.VMID] = 0;
+  ci[o + K.ASID] = 0;
+  ci[o + K.G0] = 0;
+  ci[o + K.G1] = 0;
+  if ((config & 4) === 0) {
+    ci[o + K.KIND] = KIND_ABORT;
+    return 0;
+  }
+  if (config === 4) {
+    ci[o + K.KIND] = KIND_BYPASS;
+    return 0;
+  }
+  const s1 = (config & 1) !== 0;
+  const s2 = (config & 2) !== 0;
+  if ((s1 && !feat.s1) || (s2 && !feat.s2)) return C_BAD_STE; // stage not implemented
+  ci[o + K.KIND] = s1 && s2 ? KIND_NESTED : s1 ? KIND_S1 : KIND_S2;
+  ci[o + K.EATS] = get(w, EATS);
+  if (feat.ats && get(w, EATS) === 3) return C_BAD_STE; // EATS 0b11 reserved
+  if (feat.ats && get(w, EATS) === 2 && !s2) return C_BAD_STE; // split-stage ATS needs stage 2
+  if (feat.s2) {
+    // With stage 2 implemented, S2VMID tags stage-1-only translations too (§5.2).
+    const vmid = get(w, S2VMID);
+    if (!feat.vmid16 && vmid > 0xff) return C_BAD_STE;
+    ci[o + K.VMID] = vmid;
+  }
+  if (s1) {
+    const strw = get(w, STRW);
+    if (!s2) {
+      if (strw === 1) return C_BAD_STE; // reserved
+      if (strw >= 2 && !feat.hyp) return C_BAD_STE; // EL2 regimes need IDR0.HYP
+      if (strw === 3 && (m.r[0x2c >> 2]! & 1) === 0) return C_BAD_STE; // EL2-E2H needs CR2.E2H
+      if (strw >= 2) ci[o + K.VMID] = 0; // EL2 translations are not VMID-tagged
+    }
+    const cdmax = get(w, S1CDMAX);
+    if (cdmax > feat.ssidBits) return C_BAD_STE;
+    const fmt = get(w, S1FMT);
+    if (cdmax !== 0 && feat.cd2l && fmt === 3) return C_BAD_STE;
+    if (get(w, S1STALLD) === 1 && feat.stallModel === 2) return C_BAD_STE; // stalls are forced
+    cf[of + KF.CD] = (w[CTXPTR.w + 1]! & CTXPTR.hiMask) * 4294967296 + ((w[CTXPTR.w]! & CTXPTR.loMask) >>> 0);
+  }
+  if (s2) {
+    if (get(w, S2AA64) === 0) return C_BAD_STE; // AArch32 stage 2 (VMSAv8-32 LPAE) not implemented: TTF=AArch64
+    if (get(w, S2ENDI) === 1) return C_BAD_STE; // big-endian tables not supported (TTENDIAN=LE)
+    const g = tg0Shift(get(w, S2TG));
+    if (g === 0 || !feat.hasGranule(g)) return C_BAD_STE;
+    const tsz = get(w, S2T0SZ);
+    const ias = 64 - tsz;
+    // SMMU IAS: the largest IPA the SMMU handles (OAS, at least 40 when AArch32 is supported).
+    if (ias > feat.oasBits || ias < 16) return C_BAD_STE;
+    const sl = s2StartLevel(g, get(w, S2SL0), ias);
+    if (sl < 0) return C_BAD_STE;
+    let ps = m.paBits(get(w, S2PS));
+    if (g !== 16 && ps > 48) ps = 48; // 52-bit output needs the 64 KiB granule (FEAT_LPA2 not implemented)
+    const stride = g - 3;
+    const covered = g + (4 - sl) * stride;
+    ci[o + K.S2CONCAT] = ias > covered ? ias - covered : 0;
+    const ttb = (w[S2TTB.w + 1]! & S2TTB.hiMask) * 4294967296 + ((w[S2TTB.w]! & S2TTB.loMask) >>> 0);
+    if (ttb >= 2 ** ps) return C_BAD_STE; // S2TTB beyond the output size
+    // The start table(s) must be aligned to their size; low bits are treated as zero.
+    const tblBits = Math.max(ias - (covered - stride) + 3, 4);
+    cf[of + KF.S2TTB] = ttb - (ttb % 2 ** tblBits);
+    if ((get(w, S2S) === 1 && feat.stallModel === 1) || (get(w, S2S) === 0 && feat.stallModel === 2)) return C_BAD_STE;
+    ci[o + K.S2G] = g;
+    ci[o + K.S2TSZ] = tsz;
+    ci[o + K.S2SL] = sl;
+    ci[o + K.S2PS] = ps;
+    ci[o + K.S2F] =
+      (get(w, S2AFFD) ? S2F_AFFD : 0) |
+      (get(w, S2HA) && feat.httu >= 1 ? S2F_HA : 0) |
+      (get(w, S2HD) && get(w, S2HA) && feat.httu >= 2 ? S2F_HD : 0) |
+      (get(w, S2R) ? S2F_R : 0) |
+      (get(w, S2S) ? S2F_S : 0) |
+      (get(w, S2PTW) ? S2F_PTW : 0);
+  }
+  return 0;
+}
+
+/** STE fields that cd.ts needs (read from m.ste). */
+export function steS1CdMax(m: SMMUv3): number {
+  return get(m.ste, S1CDMAX);
+}
+export function steS1Fmt(m: SMMUv3): number {
+  return get(m.ste, S1FMT);
+}
+export function steS1Dss(m: SMMUv3): number {
+  return get(m.ste, S1DSS);
+}
+export function steS1StallD(m: SMMUv3): number {
+  return get(m.ste, S1STALLD);
+}
+export function steStrw(m: SMMUv3): number {
+  return get(m.ste, STRW);
+}

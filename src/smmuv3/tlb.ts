@@ -1,0 +1,130 @@
+// The SMMU TLB, in typed arrays: set-associative, LRU within a set, tagged as the architecture
+// tags translations (IHI0070 §3.17): by VMID and ASID (stage 1 and nested), VMID alone (stage 2
+// only), and the EL2 regime. Entries hold 4 KiB pieces of a translation (a block is cached one
+// 4 KiB page at a time, which the architecture allows) and remember the size of the leaf that
+// produced them, so that an invalidation of any address in a block removes every piece of it.
+//
+// Only TLBI_* commands change the contents: a driver that forgets one keeps hitting the stale entry.
+//
+// Entry (Int32Array, stride 8):
+//   0 tag: VMID << 16 | ASID
+//   1 input page, bits [63:32] of the address (top byte cleared when TBI applies)
+//   2 input page, bits [31:12] | KIND_* << 1 | 1 (valid)
+//   3 output page bits [51:32], 4 output page bits [31:12]
+//   5 permission mask (P_*/U_*) | global << 6 | leaf shift << 8
+//   6 LRU stamp
+
+export const TLB_S1 = 0; // stage 1 or nested (NS-EL1), tagged VMID + ASID
+export const TLB_S2 = 1; // stage 2 only, tagged VMID
+export const TLB_EL2 = 2; // stage 1 EL2 regime, tagged ASID (with E2H) only
+
+const TWO32 = 4294967296;
+
+export class Tlb {
+  readonly e: Int32Array;
+  readonly sets: number;
+  readonly ways: number;
+  private clock = 1;
+  /** Statistics (not architectural). */
+  hits = 0;
+  misses = 0;
+  /** Output of a hit: page-aligned PA and the permission mask. */
+  pa = 0;
+  perm = 0;
+
+  constructor(entries = 4096, ways = 4) {
+    this.ways = ways;
+    this.sets = (entries / ways) | 0;
+    if (this.sets < 1 || (this.sets & (this.sets - 1)) !== 0) throw new RangeError('tlb: sets must be a power of two');
+    this.e = new Int32Array(this.sets * ways * 8);
+  }
+
+  private setOf(tag: number, hi: number, lo: number): number {
+    return (((lo >>> 12) ^ (hi * 0x9e37) ^ (tag * 0x45d9f3b)) & (this.sets - 1)) * this.ways;
+  }
+
+  /** Looks up; on a hit sets `pa` (the 4 KiB page) and `perm` and returns true. */
+  lookup(tag: number, hi: number, lo: number, kind: number): boolean {
+    const e = this.e;
+    const key2 = (lo & ~0xfff) | (kind << 1) | 1;
+    let i = this.setOf(tag, hi, lo) * 8;
+    for (let w = 0; w < this.ways; w++, i += 8) {
+      if (e[i + 2] === key2 && e[i] === tag && e[i + 1] === hi) {
+        this.pa = (e[i + 3]! >>> 0) * TWO32 + (e[i + 4]! >>> 0);
+        this.perm = e[i + 5]! & 0x3f;
+        e[i + 6] = this.clock++;
+        this.hits++;
+        return true;
+      }
+    }
+    this.misses++;
+    return false;
+  }
+
+  insert(tag: number, hi: number, lo: number, kind: number, pa: number, perm: number, global: number, shift: number): void {
+    const e = this.e;
+    const first = this.setOf(tag, hi, lo) * 8;
+    const key2 = (lo & ~0xfff) | (kind << 1) | 1;
+    let victim = first;
+    let oldest = Infinity;
+    for (let w = 0, i = first; w < this.ways; w++, i += 8) {
+      if (e[i + 2] === key2 && e[i] === tag && e[i + 1] === hi) {
+        victim = i; // refresh an existing entry (e.g. now writable after a dirty-state update)
+        break;
+      }
+      if ((e[i + 2]! & 1) === 0) {
+        victim = i;
+        oldest = -1;
+      } else if (oldest !== -1 && e[i + 6]! < oldest) {
+        oldest = e[i + 6]!;
+        victim = i;
+      }
+    }
+    const page = pa - (pa % 4096);
+    e[victim] = tag;
+    e[victim + 1] = hi;
+    e[victim + 2] = key2;
+    e[victim + 3] = Math.floor(page / TWO32);
+    e[victim + 4] = page >>> 0;
+    e[victim + 5] = perm | (global << 6) | (shift << 8);
+    e[victim + 6] = this.clock++;
+  }
+
+  /**
+   * Invalidates entries of regime `kind` whose tag matches (vmid, asid; -1 = any) and whose leaf
+   * overlaps the 4 KiB-page range [firstPage, firstPage + pages) (pages = Infinity: any address).
+   * Global entries match any ASID; `keepGlobal` (TLBI by ASID) spares them.
+   */
+  invalidate(kind: number, vmid: number, asid: number, firstPage: number, pages: number, keepGlobal: boolean): number {
+    const e = this.e;
+    let n = 0;
+    for (let i = 0; i < e.length; i += 8) {
+      const k2 = e[i + 2]!;
+      if ((k2 & 1) === 0 || ((k2 >>> 1) & 3) !== kind) continue;
+      const tag = e[i]!;
+      if (vmid >= 0 && tag >>> 16 !== vmid) continue;
+      const global = (e[i + 5]! >>> 6) & 1;
+      if (global && keepGlobal) continue;
+      if (asid >= 0 && !global && (tag & 0xffff) !== asid) continue;
+      if (pages !== Infinity) {
+        const span = 2 ** ((((e[i + 5]! >>> 8) & 0x3f) - 12));
+        const page = (e[i + 1]! >>> 0) * 1048576 + ((k2 >>> 12) & 0xfffff);
+        const start = page - (page % span);
+        if (start + span <= firstPage || start >= firstPage + pages) continue;
+      }
+      e[i + 2] = 0;
+      n++;
+    }
+    return n;
+  }
+
+  invalidateAll(): void {
+    for (let i = 0; i < this.e.length; i += 8) this.e[i + 2] = 0;
+  }
+
+  count(): number {
+    let n = 0;
+    for (let i = 0; i < this.e.length; i += 8) if ((this.e[i + 2]! & 1) !== 0) n++;
+    return n;
+  }
+}

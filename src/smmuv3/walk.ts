@@ -1,0 +1,325 @@
+// VMSAv8-64 translation table walks for the SMMU: stage 1 (CD.TTB0/TTB1) and stage 2 (STE.S2TTB),
+// 4/16/64 KiB granules, 48- and 52-bit (64 KiB granule, FEAT_LPA/LVA) addresses, table and block
+// descriptors, hierarchical attributes, access flag and dirty state (HTTU), and the nested case
+// where every stage-1 table address is an IPA translated by stage 2.
+//
+// Arm ARM (DDI 0487) D8 "The AArch64 Virtual Memory System Architecture"; IHI0070 §3.4 (address
+// sizes), §5.4 (CD), §7.3 (faults). FEAT_LPA2 (52-bit with 4K/16K granules), FEAT_TTST (small
+// translation tables) and AArch32 (VMSAv8-32 LPAE) formats are not implemented: CDs and STEs that
+// need them are ILLEGAL here (C_BAD_CD / C_BAD_STE), and a 52-bit IPS with a 4K/16K granule is
+// capped at 48 bits.
+//
+// Hot path: no allocation, no BigInt. Descriptors are read as (lo, hi) 32-bit halves; addresses are
+// Numbers (< 2^52, exact). Results go into fields of the model (m.wPa, m.wPerm, ...).
+import {
+  K, KF,
+  S1F_AFFD, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_TBI0, S1F_TBI1, S1F_WXN,
+  S2F_AFFD, S2F_HA, S2F_HD,
+} from './config-cache.ts';
+import { EVT } from './events.ts';
+import type { SMMUv3 } from './smmuv3.ts';
+
+const F_TRANSLATION = EVT.F_TRANSLATION;
+const F_ADDR_SIZE = EVT.F_ADDR_SIZE;
+const F_ACCESS = EVT.F_ACCESS;
+const F_PERMISSION = EVT.F_PERMISSION;
+const F_WALK_EABT = EVT.F_WALK_EABT;
+
+/** Event CLASS (IHI0070 §7.3.12): what the failing access was translating. */
+export const CLASS_CD = 0;
+export const CLASS_TT = 1;
+export const CLASS_IN = 2;
+
+/** Permission mask bits: privileged / unprivileged x read / write / execute. */
+export const P_R = 1, P_W = 2, P_X = 4, U_R = 8, U_W = 16, U_X = 32;
+/** Access flags of a transaction. */
+export const ACC_W = 1, ACC_X = 2, ACC_U = 4;
+
+/** Permission bits an access needs, indexed by its ACC_* flags. Instruction writes are data writes. */
+export const REQUIRED = new Int32Array([
+  P_R, P_W, P_R | P_X, P_W, // privileged: read, write, instr read, instr write
+  U_R, U_W, U_R | U_X, U_W, // unprivileged
+]);
+
+const TWO32 = 4294967296;
+
+/** Start level of a stage-1 walk for granule 2^g and input size ias (Arm ARM D8.2). */
+export function s1StartLevel(g: number, ias: number): number {
+  const stride = g - 3;
+  return 4 - Math.ceil((ias - g) / stride);
+}
+
+/**
+ * Start level for stage 2 from S2SL0 (VTCR_EL2.SL0 encoding), or -1 if the (granule, SL0, IAS)
+ * combination is ILLEGAL: reserved SL0, an IPA too large for the start level even with 16
+ * concatenated tables, or too small to need it. Concatenation at level 0 is not allowed.
+ */
+export function s2StartLevel(g: number, sl0: number, ias: number): number {
+  let sl: number;
+  if (g === 12) sl = sl0 === 0 ? 2 : sl0 === 1 ? 1 : sl0 === 2 ? 0 : -1;
+  else sl = sl0 === 0 ? 3 : sl0 === 1 ? 2 : sl0 === 2 ? 1 : -1; // SL0=3: FEAT_TTST / LPA2 only
+  if (sl < 0) return -1;
+  const stride = g - 3;
+  const covered = g + (4 - sl) * stride;
+  if (ias > covered + 4 || ias <= covered - stride) return -1;
+  if (sl === 0 && ias > covered) return -1;
+  if (g === 16 && sl === 1 && ias <= 42) return -1;
+  return sl;
+}
+
+/** Bits [s-1:0] of the 64-bit value (hi, lo) as a Number; s <= 52. */
+function lowBits(hi: number, lo: number, s: number): number {
+  if (s <= 31) return (lo & ((1 << s) - 1)) >>> 0;
+  if (s === 32) return lo >>> 0;
+  return (hi & ((1 << (s - 32)) - 1)) * TWO32 + (lo >>> 0);
+}
+
+/** Index of the descriptor at shift s, `bits` wide, of the input (hi, lo). */
+function indexAt(hi: number, lo: number, s: number, bits: number): number {
+  const m = (1 << bits) - 1;
+  if (s >= 32) return (hi >>> (s - 32)) & m;
+  return ((lo >>> s) | (hi << (32 - s))) & m;
+}
+
+/**
+ * Output address in a descriptor (lo, hi) for granule g, with the bits below s cleared: bits
+ * [47:s], plus [51:48] from descriptor bits [15:12] with the 64 KiB granule (FEAT_LPA).
+ */
+function descOA(lo: number, hi: number, g: number, s: number): number {
+  let oaHi = hi & 0xffff;
+  let oaLo: number;
+  if (s >= 32) {
+    oaLo = 0;
+    oaHi &= ~((1 << (s - 32)) - 1);
+  } else {
+    oaLo = (lo & ~((1 << s) - 1)) >>> 0;
+  }
+  if (g === 16) oaHi |= ((lo >>> 12) & 0xf) << 16;
+  return oaHi * TWO32 + oaLo;
+}
+
+/**
+ * Stage-2 translation of `ipa` (< 2^52) for the configuration in slot `o`. `acc` = ACC_* flags,
+ * `cls` = the event CLASS if it faults. Returns 0 with m.s2Pa / m.s2Perm / m.s2Shift, or an event
+ * id with m.fltS2 = 1, m.fltClass, m.fltAddr (IPA, or the descriptor address for F_WALK_EABT).
+ */
+export function walkS2(m: SMMUv3, slot: number, ipa: number, acc: number, cls: number): number {
+  const ci = m.cc.ci;
+  const o = slot * K.STRIDE;
+  const g = ci[o + K.S2G]!;
+  const ias = 64 - ci[o + K.S2TSZ]!;
+  const ps = ci[o + K.S2PS]!;
+  const flags = ci[o + K.S2F]!;
+  const mem = m.mem;
+  m.fltS2 = 1;
+  m.fltClass = cls;
+  m.fltAddr = ipa;
+  if (ipa >= 2 ** ias) return F_TRANSLATION;
+  const hi = Math.floor(ipa / TWO32);
+  const lo = ipa >>> 0;
+  const stride = g - 3;
+  let level = ci[o + K.S2SL]!;
+  let table = m.cc.cf[slot * KF.STRIDE + KF.S2TTB]!;
+  let s = g + (3 - level) * stride;
+  let bits = ias - s; // start level: stride bits plus any concatenation
+  for (;;) {
+    const da = table + indexAt(hi, lo, s, bits) * 8;
+    if (!mem.read64(da)) {
+      m.fltAddr = da;
+      return F_WALK_EABT;
+    }
+    const dlo = mem.lo;
+    const dhi = mem.hi;
+    if ((dlo & 1) === 0) return F_TRANSLATION;
+    if (level < 3 && (dlo & 2) !== 0) {
+      // Table descriptor. Stage-2 table descriptors carry no attributes.
+      table = descOA(dlo, dhi, g, g);
+      if (table >= 2 ** ps) return F_ADDR_SIZE;
+      level++;
+      s -= stride;
+      bits = stride;
+      continue;
+    }
+    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, ps)) return F_TRANSLATION;
+    const oa = descOA(dlo, dhi, g, s);
+    if (oa >= 2 ** ps) return F_ADDR_SIZE;
+    // Access flag.
+    let newLo = dlo;
+    if ((dlo & 0x400) === 0 && (flags & S2F_AFFD) === 0) {
+      if ((flags & S2F_HA) === 0) return F_ACCESS;
+      newLo |= 0x400;
+    }
+    // S2AP[0] = read, S2AP[1] = write; DBM (bit 51) with S2HD makes a write-clean page writable.
+    const rd = (dlo >>> 6) & 1;
+    let wr = (dlo >>> 7) & 1;
+    if (wr === 0 && (acc & ACC_W) !== 0 && (flags & S2F_HD) !== 0 && (dhi & 0x80000) !== 0) {
+      wr = 1;
+      newLo |= 0x80;
+    }
+    let px: number;
+    let ux: number;
+    if (m.feat.xnx) {
+      const xn = (dhi >>> 21) & 3; // XN[1:0] (FEAT_XNX)
+      px = xn === 0 || xn === 3 ? 1 : 0;
+      ux = xn === 0 || xn === 1 ? 1 : 0;
+    } else {
+      px = ux = ((dhi >>> 22) & 1) ^ 1;
+    }
+    const perm = (rd * (P_R | U_R)) | (wr * (P_W | U_W)) | (px * P_X) | (ux * U_X);
+    const need = REQUIRED[acc & 7]!;
+    if ((perm & need) !== need) return F_PERMISSION;
+    if (newLo !== dlo && !mem.cas32(da, dlo, newLo)) {
+      // Lost a race with another writer: the architecture retries the update; so do we, by walking again.
+      return walkS2(m, slot, ipa, acc, cls);
+    }
+    m.s2Pa = oa + lowBits(hi, lo, s);
+    m.s2Perm = perm;
+    m.s2Shift = s;
+    m.fltS2 = 0;
+    return 0;
+  }
+}
+
+/** Block descriptors: 4K at levels 1-2, 16K at level 2, 64K at level 2 (and 1 with 52-bit OA). */
+function blockAllowed(g: number, level: number, oaBits: number): boolean {
+  if (g === 12) return level === 1 || level === 2;
+  if (g === 14) return level === 2;
+  return level === 2 || (level === 1 && oaBits > 48);
+}
+
+/**
+ * Stage-1 translation of the 64-bit input address (vaHi, vaLo) for the configuration in slot
+ * `slot`. In a nested configuration every table address and the output are IPAs: they go through
+ * walkS2. Returns 0 with m.wPa / m.wPerm (P_* / U_* mask, S1 & S2 combined) / m.wShift / m.wGlobal,
+ * or an event id with the fault fields set.
+ */
+export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc: number, nested: boolean): number {
+  const ci = m.cc.ci;
+  const o = slot * K.STRIDE;
+  const f1 = ci[o + K.S1F]!;
+  const mem = m.mem;
+  m.fltS2 = 0;
+  m.fltClass = CLASS_IN;
+  m.fltAddr = 0;
+  // Select TTB0 / TTB1 by VA[55]; with TBI the top byte is ignored (Arm ARM D8.8, AddrTop).
+  const sel = (vaHi >>> 23) & 1;
+  const tbi = (f1 & (sel === 0 ? S1F_TBI0 : S1F_TBI1)) !== 0;
+  const top = tbi ? 55 : 63;
+  const tb = (vaHi >>> (top - 32)) & 1; // the bit that picks the range
+  let g: number, tsz: number, level: number, table: number, had: boolean;
+  if (tb === 0) {
+    g = ci[o + K.G0]!;
+    tsz = ci[o + K.TSZ0]!;
+    level = ci[o + K.SL0]!;
+    table = m.cc.cf[slot * KF.STRIDE + KF.TTB0]!;
+    had = (f1 & S1F_HAD0) !== 0;
+  } else {
+    g = ci[o + K.G1]!;
+    tsz = ci[o + K.TSZ1]!;
+    level = ci[o + K.SL1]!;
+    table = m.cc.cf[slot * KF.STRIDE + KF.TTB1]!;
+    had = (f1 & S1F_HAD1) !== 0;
+  }
+  if (g === 0) return F_TRANSLATION; // EPDx: walks of this range are disabled
+  const ias = 64 - tsz;
+  // VA[top:ias] must all equal the range bit.
+  {
+    const hiMask = ias >= 32 ? (((top === 63 ? 0xffffffff : (1 << (top - 31)) - 1) >>> 0) & ~((1 << (ias - 32)) - 1)) >>> 0 : (top === 63 ? 0xffffffff : (1 << (top - 31)) - 1) >>> 0;
+    if (((vaHi & hiMask) >>> 0) !== (tb === 0 ? 0 : hiMask)) return F_TRANSLATION;
+    if (ias < 32) {
+      const loMask = ~((1 << ias) - 1) >>> 0;
+      if (((vaLo & loMask) >>> 0) !== (tb === 0 ? 0 : loMask)) return F_TRANSLATION;
+    }
+  }
+  const ips = ci[o + K.IPS]!;
+  if (table >= 2 ** ips) return F_ADDR_SIZE;
+  const stride = g - 3;
+  let s = g + (3 - level) * stride;
+  let bits = ias - s;
+  // Hierarchical attributes accumulated from table descriptors (unless HAD).
+  let apt = 0; // bit0: APTable[0] (no EL0 access), bit1: APTable[1] (read-only)
+  let pxnT = 0;
+  let uxnT = 0;
+  for (;;) {
+    let da = table + indexAt(vaHi, vaLo, s, bits) * 8;
+    if (nested) {
+      const st = walkS2(m, slot, da, 0, CLASS_TT);
+      if (st !== 0) return st;
+      da = m.s2Pa;
+    }
+    if (!mem.read64(da)) {
+      m.fltS2 = 0;
+      m.fltClass = CLASS_TT;
+      m.fltAddr = da;
+      return F_WALK_EABT;
+    }
+    const dlo = mem.lo;
+    const dhi = mem.hi;
+    if ((dlo & 1) === 0) return F_TRANSLATION;
+    if (level < 3 && (dlo & 2) !== 0) {
+      table = descOA(dlo, dhi, g, g);
+      if (table >= 2 ** ips) return F_ADDR_SIZE;
+      if (!had) {
+        apt |= (dhi >>> 29) & 3;
+        pxnT |= (dhi >>> 27) & 1;
+        uxnT |= (dhi >>> 28) & 1;
+      }
+      level++;
+      s -= stride;
+      bits = stride;
+      continue;
+    }
+    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, ips)) return F_TRANSLATION;
+    const oa = descOA(dlo, dhi, g, s);
+    if (oa >= 2 ** ips) return F_ADDR_SIZE;
+    let newLo = dlo;
+    if ((dlo & 0x400) === 0 && (f1 & S1F_AFFD) === 0) {
+      if ((f1 & S1F_HA) === 0) return F_ACCESS;
+      newLo |= 0x400;
+    }
+    // AP[2] (bit 7): read-only; AP[1] (bit 6): EL0 access. DBM (bit 51) + HD: writable-clean.
+    let ap2 = (dlo >>> 7) & 1;
+    if (ap2 === 1 && (acc & ACC_W) !== 0 && (f1 & S1F_HD) !== 0 && (dhi & 0x80000) !== 0 && (apt & 2) === 0) {
+      ap2 = 0;
+      newLo &= ~0x80;
+    }
+    ap2 |= (apt >>> 1) & 1;
+    let ap1 = ((dlo >>> 6) & 1) & ~apt & 1;
+    const pxn = ((dhi >>> 21) & 1) | pxnT;
+    const uxn = ((dhi >>> 22) & 1) | uxnT;
+    let perm: number;
+    if ((f1 & S1F_EL2) !== 0) {
+      // EL2 regime: one privilege level, AP[1] RES1, XN = bit 54. Unprivileged accesses are
+      // treated as privileged.
+      ap1 = 0;
+      const x = uxn === 0 && !((f1 & S1F_WXN) !== 0 && ap2 === 0) ? 1 : 0;
+      perm = P_R | U_R | (ap2 === 0 ? P_W | U_W : 0) | (x * (P_X | U_X));
+    } else {
+      const pan = (f1 & S1F_PAN) !== 0 && ap1 === 1;
+      const uw = ap1 === 1 && ap2 === 0;
+      const wxn = (f1 & S1F_WXN) !== 0;
+      perm =
+        (pan ? 0 : P_R | (ap2 === 0 ? P_W : 0)) |
+        (ap1 === 1 ? U_R | (ap2 === 0 ? U_W : 0) : 0) |
+        (pxn === 0 && !uw && !(wxn && ap2 === 0) ? P_X : 0) |
+        (uxn === 0 && !(wxn && uw) ? U_X : 0);
+    }
+    const need = REQUIRED[acc & 7]!;
+    if ((perm & need) !== need) return F_PERMISSION;
+    let pa = oa + lowBits(vaHi, vaLo, s);
+    let shift = s;
+    if (nested) {
+      const st = walkS2(m, slot, pa, acc, CLASS_IN);
+      if (st !== 0) return st;
+      pa = m.s2Pa;
+      perm &= m.s2Perm;
+      if (m.s2Shift < shift) shift = m.s2Shift;
+    }
+    if (newLo !== dlo && !mem.cas32(da, dlo, newLo)) return walkS1(m, slot, vaHi, vaLo, acc, nested);
+    m.wPa = pa;
+    m.wPerm = perm;
+    m.wShift = shift;
+    m.wGlobal = (dlo & 0x800) === 0 ? 1 : 0;
+    return 0;
+  }
+}
