@@ -83,12 +83,12 @@ export class PageTable {
       const da = table + idx * 8;
       const d = this.mem.read64n(da)!;
       if ((d & 3n) === 3n) {
-        table = Number(getField([d], fieldOf(VMSA_TABLE, 'NextLevelTableAddr')) | (this.granule === 16 ? getField([d], fieldOf(VMSA_TABLE, 'TA51_48')) << 48n : 0n));
+        table = Number(this.descAddr(d));
         continue;
       }
       const next = this.alloc.alloc(2 ** this.granule, 2 ** this.granule);
       const nb = BigInt(next);
-      this.mem.writeQwords(da, encode(VMSA_TABLE, { Valid: 1, Table: 1, NextLevelTableAddr: nb & ((1n << 48n) - 1n), TA51_48: this.granule === 16 ? nb >> 48n : 0n }));
+      this.mem.writeQwords(da, [encode(VMSA_TABLE, { Valid: 1, Table: 1, NextLevelTableAddr: nb & ((1n << 48n) - 1n) })[0]! | this.addrHi(nb)]);
       table = next;
     }
     const s = this.shiftAt(leafLevel);
@@ -100,12 +100,22 @@ export class PageTable {
   /** Encodes a leaf descriptor. */
   leaf(pa: bigint, page: boolean, a: MapAttrs): bigint {
     const oa = pa & ((1n << 48n) - 1n);
-    const oaHi = this.granule === 16 ? pa >> 48n : 0n;
-    const common: Record<string, bigint | number> = { Valid: 1, Page: page ? 1 : 0, AF: a.af === false ? 0 : 1, OutputAddr: oa, OA51_48: oaHi, DBM: a.dbm ? 1 : 0, SH: 3 };
+    const common: Record<string, bigint | number> = { Valid: 1, Page: page ? 1 : 0, AF: a.af === false ? 0 : 1, OutputAddr: oa, DBM: a.dbm ? 1 : 0, SH: 3 };
     if (this.stage === 1) {
-      return encode(VMSA_S1_LEAF, { ...common, AP: a.ap ?? 1, PXN: a.pxn ? 1 : 0, UXN: a.uxn ? 1 : 0, nG: a.nG === false ? 0 : 1, AttrIndx: a.attrIndx ?? 0 })[0]!;
+      return encode(VMSA_S1_LEAF, { ...common, AP: a.ap ?? 1, PXN: a.pxn ? 1 : 0, UXN: a.uxn ? 1 : 0, nG: a.nG === false ? 0 : 1, AttrIndx: a.attrIndx ?? 0 })[0]! | this.addrHi(pa);
     }
-    return encode(VMSA_S2_LEAF, { ...common, S2AP: a.s2ap ?? 3, XN: a.xn ?? 0, MemAttr: 0xf })[0]!;
+    return encode(VMSA_S2_LEAF, { ...common, S2AP: a.s2ap ?? 3, XN: a.xn ?? 0, MemAttr: 0xf })[0]! | this.addrHi(pa);
+  }
+
+  /** 64 KiB granule (FEAT_LPA): address bits [51:48] go to descriptor bits [15:12]. */
+  private addrHi(pa: bigint): bigint {
+    return this.granule === 16 ? ((pa >> 48n) & 0xfn) << 12n : 0n;
+  }
+
+  /** Address in a table or leaf descriptor. */
+  descAddr(d: bigint): bigint {
+    const a = getField([d], fieldOf(VMSA_TABLE, 'NextLevelTableAddr'));
+    return this.granule === 16 ? (a & ~0xffffn) | (((d >> 12n) & 0xfn) << 48n) : a;
   }
 
   /** Clears the leaf for va (the caller must invalidate the TLB). */
@@ -122,7 +132,7 @@ export class PageTable {
       }
       const d = this.mem.read64n(da)!;
       if ((d & 3n) !== 3n) return;
-      table = Number(getField([d], fieldOf(VMSA_TABLE, 'NextLevelTableAddr')));
+      table = Number(this.descAddr(d));
     }
   }
 }
