@@ -3,9 +3,14 @@
 import { PhysMem } from '../mem/phys-mem.ts';
 import { PageAllocator, PageTable, Smmuv3Driver, type CdTable } from '../driver/smmuv3-driver.ts';
 import { linuxCd } from '../driver/smmuv3-driver.ts';
+import { encode } from '../layout/layout.ts';
+import { CD } from '../smmuv3/layouts.ts';
 import { SMMUv3, type ModelOptions } from '../smmuv3/smmuv3.ts';
 
 export const RAM_BASE = 0x4000_0000;
+/** RAM given to the nested guest: IPA 0 .. 4 MiB maps here. */
+export const GUEST_RAM = RAM_BASE + (40 << 20);
+export const GUEST_RAM_SIZE = 4 << 20;
 
 export interface DemoMachine {
   mem: PhysMem;
@@ -21,7 +26,12 @@ export interface DemoMachine {
 /** Builds the demo machine: 2-level stream table, 2-level CD table, 4-level 4 KiB stage 1, S2, nested. */
 export function buildDemoMachine(opts: ModelOptions = {}, ramSize = 64 << 20): DemoMachine {
   const mem = new PhysMem();
-  mem.addRegion(RAM_BASE, ramSize, 'ram');
+  mem.addRegion(RAM_BASE, GUEST_RAM - RAM_BASE, 'ram');
+  const guestBuf = new ArrayBuffer(GUEST_RAM_SIZE);
+  mem.addRegion(GUEST_RAM, GUEST_RAM_SIZE, 'guest-ram', guestBuf);
+  if (ramSize > GUEST_RAM + GUEST_RAM_SIZE - RAM_BASE) mem.addRegion(GUEST_RAM + GUEST_RAM_SIZE, ramSize - (GUEST_RAM + GUEST_RAM_SIZE - RAM_BASE), 'ram-high');
+  const guestMem = new PhysMem();
+  guestMem.addRegion(0, GUEST_RAM_SIZE, 'guest-view', guestBuf);
   const smmu = new SMMUv3(mem, { sidBits: 16, ssidBits: 20, oasBits: 48, ...opts });
   const alloc = new PageAllocator(mem, RAM_BASE, 16 << 20);
   const drv = new Smmuv3Driver(mem, smmu, alloc, { streamTable: '2level', split: 8, sidBits: 16 });
@@ -56,28 +66,17 @@ export function buildDemoMachine(opts: ModelOptions = {}, ramSize = 64 << 20): D
     V: 1, Config: 6, S2VMID: 7, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 2, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root),
   });
 
-  // Device 0x20: nested: the guest's CD and stage-1 tables live at IPAs translated by stage 2.
+  // Device 0x20: nested. The guest's CD and stage-1 tables live at IPAs that stage 2 maps to the
+  // guest's RAM; the guest builds them through its own view of that RAM (same bytes, IPA addresses).
   const s2n = new PageTable(mem, alloc, 12, 40, 2, 1);
-  const guestRam = RAM_BASE + (40 << 20); // IPA 0 .. 4 MiB -> this PA range
-  s2n.map(0n, BigInt(guestRam), 0x40_0000n, { s2ap: 3 }, 21);
-  const gAlloc = new PageAllocator(mem, guestRam, 4 << 20);
-  const gpt = new PageTable(mem, gAlloc, 12, 48, 1); // built at PAs, used as IPAs (offset by guestRam)
-  // The guest's tables are written through PA but point at IPAs: rebuild with an IPA view.
-  const ipa = (pa: number) => BigInt(pa - guestRam);
-  void gpt;
-  const gRoot = gAlloc.alloc(4096);
-  const l1 = gAlloc.alloc(4096), l2 = gAlloc.alloc(4096), l3 = gAlloc.alloc(4096);
-  const tbl = (next: number) => (ipa(next) | 3n);
-  mem.writeQwords(gRoot + 0 * 8, [tbl(l1)]); // VA 0x0000_0000_xxxx
-  mem.writeQwords(l1 + 0 * 8, [tbl(l2)]);
-  mem.writeQwords(l2 + 0 * 8, [tbl(l3)]);
-  mem.writeQwords(l3 + 0x10 * 8, [ipa(guestRam + 0x30_0000) | 0x743n]); // VA 0x10000 -> IPA 0x300000, AF, RW
-  const gcd = gAlloc.alloc(64, 64);
-  const cdFields = linuxCd(Number(ipa(gRoot)), 9);
-  const { encode } = requireLayout();
-  mem.writeQwords(gcd, encode.cd(cdFields));
+  s2n.map(0n, BigInt(GUEST_RAM), BigInt(GUEST_RAM_SIZE), { s2ap: 3 }, 21);
+  const gAlloc = new PageAllocator(guestMem, 0x1000, GUEST_RAM_SIZE - 0x1000);
+  const gpt = new PageTable(guestMem, gAlloc, 12, 48, 1);
+  gpt.map(0x10000n, 0x30_0000n, 0x2000n, { ap: 1 }); // guest VA 0x10000 -> IPA 0x300000
+  const gcdIpa = gAlloc.alloc(64, 64);
+  guestMem.writeQwords(gcdIpa, encode(CD, linuxCd(gpt.root, 9)));
   drv.writeSte(sids.nested, {
-    V: 1, Config: 7, S1ContextPtr: ipa(gcd), S1CDMax: 0, S1Fmt: 0,
+    V: 1, Config: 7, S1ContextPtr: BigInt(gcdIpa), S1CDMax: 0, S1Fmt: 0,
     S2VMID: 9, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 2, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2n.root),
   });
 
@@ -86,8 +85,3 @@ export function buildDemoMachine(opts: ModelOptions = {}, ramSize = 64 << 20): D
   return { mem, smmu, drv, alloc, sids, pt, cdt };
 }
 
-import { encode as enc } from '../layout/layout.ts';
-import { CD } from '../smmuv3/layouts.ts';
-function requireLayout() {
-  return { encode: { cd: (f: Record<string, bigint | number>) => enc(CD, f) } };
-}

@@ -37,6 +37,7 @@ export class PhysMem {
   addRegion(base: number, size: number, name = 'ram', backing?: ArrayBufferLike): Uint8Array {
     if (!Number.isInteger(base) || base < 0 || base % 8 !== 0) throw new RangeError(`region ${name}: base ${hexN(base)} is not 8-byte aligned`);
     if (!Number.isInteger(size) || size <= 0 || size % 8 !== 0) throw new RangeError(`region ${name}: size ${hexN(size)} is not a positive multiple of 8`);
+    if (size > 0x4000_0000) throw new RangeError(`region ${name}: size ${hexN(size)} is above 1 GiB (add several regions)`);
     if (base + size > MAX_PA) throw new RangeError(`region ${name}: ${hexN(base)}+${hexN(size)} is beyond the 52-bit physical address space`);
     for (let i = 0; i < this.bases.length; i++) {
       if (base < this.ends[i]! && this.bases[i]! < base + size)
@@ -93,13 +94,15 @@ export class PhysMem {
   /** Reads the aligned 64-bit word at `pa` into `lo`/`hi`. Returns false (and zeros) if not backed. */
   read64(pa: number): boolean {
     const r = this.find(pa, 8);
-    if (r < 0 || pa % 8 !== 0) {
+    // Offsets inside a region are < 2^30: integer arithmetic from here (no float modulo).
+    const off = r < 0 ? 1 : (pa - this.bases[r]!) | 0;
+    if ((off & 7) !== 0) {
       this.lo = 0;
       this.hi = 0;
       return false;
     }
     const w = this.words[r]!;
-    const i = (pa - this.bases[r]!) / 4;
+    const i = off >>> 2;
     this.lo = w[i]!;
     this.hi = w[i + 1]!;
     return true;
@@ -108,23 +111,26 @@ export class PhysMem {
   /** Reads the aligned 32-bit word at `pa`; -1 if not backed (a word is otherwise 0..2^32-1). */
   read32(pa: number): number {
     const r = this.find(pa, 4);
-    if (r < 0 || pa % 4 !== 0) return -1;
-    return this.words[r]![(pa - this.bases[r]!) / 4]!;
+    const off = r < 0 ? 1 : (pa - this.bases[r]!) | 0;
+    if ((off & 3) !== 0) return -1;
+    return this.words[r]![off >>> 2]!;
   }
 
   write32(pa: number, v: number): boolean {
     const r = this.find(pa, 4);
-    if (r < 0 || pa % 4 !== 0) return false;
-    this.words[r]![(pa - this.bases[r]!) / 4] = v;
+    const off = r < 0 ? 1 : (pa - this.bases[r]!) | 0;
+    if ((off & 3) !== 0) return false;
+    this.words[r]![off >>> 2] = v;
     return true;
   }
 
   /** Writes a 64-bit word as two halves (low word first, as a single-copy-atomic store would land). */
   write64(pa: number, lo: number, hi: number): boolean {
     const r = this.find(pa, 8);
-    if (r < 0 || pa % 8 !== 0) return false;
+    const off = r < 0 ? 1 : (pa - this.bases[r]!) | 0;
+    if ((off & 7) !== 0) return false;
     const w = this.words[r]!;
-    const i = (pa - this.bases[r]!) / 4;
+    const i = off >>> 2;
     w[i] = lo;
     w[i + 1] = hi;
     return true;
@@ -136,9 +142,10 @@ export class PhysMem {
    */
   cas32(pa: number, expect: number, value: number): boolean {
     const r = this.find(pa, 4);
-    if (r < 0) return false;
+    const off = r < 0 ? 1 : (pa - this.bases[r]!) | 0;
+    if ((off & 3) !== 0) return false;
     const w = this.words[r]!;
-    const i = (pa - this.bases[r]!) / 4;
+    const i = off >>> 2;
     if (w[i] !== expect >>> 0) return false;
     w[i] = value;
     return true;

@@ -1,16 +1,22 @@
 // Context descriptor lookup (SubstreamIDs: S1CDMax, S1Fmt linear / 2-level with 4 KiB and 64 KiB
 // leaves, L1CD valid bits, S1DSS; IHI0070 §3.3.2, §5.3) and CD decode/validation (§5.4).
-import { addrField, wordField } from '../layout/layout.ts';
-import { CD, L1CD } from './layouts.ts';
-import {
-  K, KF, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE,
-  S1F_A, S1F_AFFD, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1,
-  S1F_WXN,
-} from './config-cache.ts';
-import { EVT } from './events.ts';
-import { steS1CdMax, steS1Dss, steS1Fmt, steS1StallD, steStrw, tg0Shift } from './ste.ts';
-import { CLASS_CD, s1StartLevel, walkS2 } from './walk.ts';
+import * as Mlayout from '../layout/layout.ts';
+const { addrField, wordField } = Mlayout;
+import * as Mlayouts from './layouts.ts';
+const { CD, L1CD } = Mlayouts;
+import * as Mconfig_cache from './config-cache.ts';
+const { K, KF, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_AFFD, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S1F_WXN } = Mconfig_cache;
+import * as Mevents from './events.ts';
+const { EVT } = Mevents;
+import * as Mste from './ste.ts';
+const { steS1CdMax, steS1Dss, steS1Fmt, steS1StallD, steStrw, tg0Shift } = Mste;
+import * as Mwalk from './walk.ts';
+const { CLASS_CD, s1StartLevel, walkS2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
+
+// Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
+const { ASID: K_ASID, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
+const { CD: KF_CD, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
 
 const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
 const C_BAD_CD = EVT.C_BAD_CD;
@@ -57,20 +63,20 @@ function readCfg64(m: SMMUv3, slot: number, addr: number, nested: boolean): numb
  */
 export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   const ci = m.cc.ci;
-  const o = slot * K.STRIDE;
-  const nested = ci[o + K.KIND] === KIND_NESTED;
+  const o = slot * K_STRIDE;
+  const nested = ci[o + K_KIND] === KIND_NESTED;
   const cdmax = steS1CdMax(m);
-  const base = m.cc.cf[slot * KF.STRIDE + KF.CD]!;
+  const base = m.cc.cf[slot * KF_STRIDE + KF_CD]!;
   let idx = 0;
   if (ssid < 0) {
     if (cdmax !== 0) {
       const dss = steS1Dss(m);
       if (dss === 0) {
-        ci[o + K.KIND] = KIND_TERMINATE;
+        ci[o + K_KIND] = KIND_TERMINATE;
         return 0;
       }
       if (dss === 1) {
-        ci[o + K.KIND] = nested ? KIND_S2 : KIND_BYPASS;
+        ci[o + K_KIND] = nested ? KIND_S2 : KIND_BYPASS;
         return 0;
       }
       if (dss === 3) return EVT.C_BAD_STE; // reserved S1DSS
@@ -79,7 +85,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   } else {
     // SubstreamIDs wider than IDR1.SSIDSIZE, beyond S1CDMax, to a stream without CDs, or 0 when
     // substream 0 stands in for non-substream traffic: C_BAD_SUBSTREAMID.
-    if (cdmax === 0 || ssid >= 2 ** cdmax) return C_BAD_SUBSTREAMID;
+    if (cdmax === 0 || ssid >= 1 << cdmax) return C_BAD_SUBSTREAMID;
     if (ssid === 0 && steS1Dss(m) === 2) return C_BAD_SUBSTREAMID;
     idx = ssid;
   }
@@ -89,7 +95,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     cdAddr = base + idx * 64;
   } else {
     const split = fmt === 1 ? 6 : 10; // 4 KiB leaves hold 64 CDs, 64 KiB leaves 1024
-    const l1 = base + Math.floor(idx / 2 ** split) * 8;
+    const l1 = base + (idx >>> split) * 8;
     const st = readCfg64(m, slot, l1, nested);
     if (st !== 0) return st;
     const w = m.l1w;
@@ -97,7 +103,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     w[1] = m.mem.hi;
     if (get(w, L1_V) === 0) return C_BAD_SUBSTREAMID;
     const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * TWO32 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask) >>> 0);
-    cdAddr = l2 + (idx % 2 ** split) * 64;
+    cdAddr = l2 + (idx & ((1 << split) - 1)) * 64;
   }
   // The translation needs CD qwords 0-2 (qword 3 onwards: MAIR/AMAIR, memory attributes only).
   const cd = m.cd;
@@ -107,7 +113,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     cd[2 * i] = m.mem.lo;
     cd[2 * i + 1] = m.mem.hi;
   }
-  m.cc.cf[slot * KF.STRIDE + KF.CD] = cdAddr;
+  m.cc.cf[slot * KF_STRIDE + KF_CD] = cdAddr;
   return decodeCd(m, slot);
 }
 
@@ -117,14 +123,14 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   const feat = m.feat;
   const ci = m.cc.ci;
   const cf = m.cc.cf;
-  const o = slot * K.STRIDE;
-  const of = slot * KF.STRIDE;
+  const o = slot * K_STRIDE;
+  const of = slot * KF_STRIDE;
   if (get(w, V) === 0) return C_BAD_CD;
   if (get(w, AA64) === 0) return C_BAD_CD; // AArch32 LPAE tables not implemented (IDR0.TTF = AArch64)
   if (get(w, ENDI) === 1) return C_BAD_CD; // big-endian tables not supported
   const asid = get(w, ASID);
   if (!feat.asid16 && asid > 0xff) return C_BAD_CD;
-  const el2 = ci[o + K.KIND] === KIND_S1 && steStrw(m) >= 2;
+  const el2 = ci[o + K_KIND] === KIND_S1 && steStrw(m) >= 2;
   // Stalls: CD.S with no stall model, or with STE.S1STALLD, is ILLEGAL; a forced model stalls anyway.
   let stall = get(w, S);
   if (stall === 1 && (feat.stallModel === 1 || steS1StallD(m) === 1)) return C_BAD_CD;
@@ -146,16 +152,16 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   }
   // 52-bit output needs the 64 KiB granule (FEAT_LPA2 not implemented): cap at 48.
   if (ips > 48 && g0 !== 16 && g1 !== 16) ips = 48;
-  ci[o + K.ASID] = asid;
-  ci[o + K.G0] = g0;
-  ci[o + K.TSZ0] = tsz0;
-  ci[o + K.SL0] = g0 ? s1StartLevel(g0, 64 - tsz0) : 0;
-  ci[o + K.G1] = g1;
-  ci[o + K.TSZ1] = tsz1;
-  ci[o + K.SL1] = g1 ? s1StartLevel(g1, 64 - tsz1) : 0;
-  ci[o + K.IPS] = ips;
+  ci[o + K_ASID] = asid;
+  ci[o + K_G0] = g0;
+  ci[o + K_TSZ0] = tsz0;
+  ci[o + K_SL0] = g0 ? s1StartLevel(g0, 64 - tsz0) : 0;
+  ci[o + K_G1] = g1;
+  ci[o + K_TSZ1] = tsz1;
+  ci[o + K_SL1] = g1 ? s1StartLevel(g1, 64 - tsz1) : 0;
+  ci[o + K_IPS] = ips;
   const tbi = get(w, TBI);
-  ci[o + K.S1F] =
+  ci[o + K_S1F] =
     (tbi & 1 ? S1F_TBI0 : 0) |
     (tbi & 2 ? S1F_TBI1 : 0) |
     (get(w, AFFD) ? S1F_AFFD : 0) |
@@ -170,8 +176,8 @@ export function decodeCd(m: SMMUv3, slot: number): number {
     (get(w, A) ? S1F_A : 0) |
     (el2 ? S1F_EL2 : 0);
   // TTBx: bits below the start table's size are treated as zero (tables are size-aligned).
-  cf[of + KF.TTB0] = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0) : 0;
-  cf[of + KF.TTB1] = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1) : 0;
+  cf[of + KF_TTB0] = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0) : 0;
+  cf[of + KF_TTB1] = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1) : 0;
   return 0;
 }
 
@@ -183,8 +189,6 @@ function alignTtb(hi: number, lo: number, g: number, tsz: number): number {
   const ias = 64 - tsz;
   const stride = g - 3;
   const sl = s1StartLevel(g, ias);
-  const topBits = ias - (g + (3 - sl) * stride);
-  const align = 2 ** Math.max(topBits + 3, 4);
-  const v = hi * TWO32 + (lo >>> 0);
-  return v - (v % align);
+  const alignBits = ias - (g + (3 - sl) * stride) + 3; // start table size: at most 2^16 bytes
+  return hi * TWO32 + ((lo & ~((1 << (alignBits < 4 ? 4 : alignBits)) - 1)) >>> 0);
 }

@@ -4,17 +4,34 @@
 //
 // DMA API: translate(sid, ssid, iovaHi, iovaLo, acc) -> status, result in `res` (reused). Batch form
 // over typed arrays: translateBatch. No allocation, no BigInt on those paths.
-import { PhysMem } from '../mem/phys-mem.ts';
-import { ConfigCache, K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } from './config-cache.ts';
-import { fetchCd } from './cd.ts';
-import { processCmdq } from './cmdq.ts';
-import { EVT } from './events.ts';
-import { pushEventRecord, writeEvent } from './evtq.ts';
-import { Features, idrFromOptions, type SmmuOptions } from './features.ts';
-import { PA_BITS, REGS, REG_BY_NAME } from './regs.ts';
-import { decodeSte, fetchSte } from './ste.ts';
-import { TLB_EL2, TLB_S1, TLB_S2, Tlb } from './tlb.ts';
-import { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, walkS2 } from './walk.ts';
+import type { PhysMem } from '../mem/phys-mem.ts';
+import type { ConfigCache as ConfigCacheT } from './config-cache.ts';
+import type { Features as FeaturesT } from './features.ts';
+import type { Tlb as TlbT } from './tlb.ts';
+import * as Mconfig_cache from './config-cache.ts';
+const { ConfigCache, K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } = Mconfig_cache;
+import * as Mcd from './cd.ts';
+const { fetchCd } = Mcd;
+import * as Mcmdq from './cmdq.ts';
+const { processCmdq } = Mcmdq;
+import * as Mevents from './events.ts';
+const { EVT } = Mevents;
+import * as Mevtq from './evtq.ts';
+const { pushEventRecord, writeEvent } = Mevtq;
+import type { SmmuOptions } from './features.ts';
+import * as Mfeatures from './features.ts';
+const { Features, idrFromOptions } = Mfeatures;
+import * as Mregs from './regs.ts';
+const { PA_BITS, REGS, REG_BY_NAME } = Mregs;
+import * as Mste from './ste.ts';
+const { decodeSte, fetchSte } = Mste;
+import * as Mtlb from './tlb.ts';
+const { TLB_EL2, TLB_S1, TLB_S2, Tlb } = Mtlb;
+import * as Mwalk from './walk.ts';
+const { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, walkS2 } = Mwalk;
+
+// Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
+const { ASID: K_ASID, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE, VMID: K_VMID } = K;
 
 export { ACC_U, ACC_W, ACC_X } from './walk.ts';
 
@@ -58,12 +75,15 @@ for (const [n, off] of [['CR0', 0x20], ['GBPA', 0x44], ['STRTAB_BASE', 0x80], ['
 }
 
 export class SMMUv3 {
-  readonly feat: Features;
+  readonly feat: FeaturesT;
   /** Register file: 128 KiB (pages 0 and 1) as 32-bit words, indexed by offset / 4. */
   readonly r = new Uint32Array(0x20000 / 4);
-  readonly cc: ConfigCache;
-  readonly tlb: Tlb;
+  readonly cc: ConfigCacheT;
+  readonly tlb: TlbT;
   caching: boolean;
+  /** 2^SSIDSIZE, and 2^(OAS-32): limits checked per transaction. */
+  private readonly ssidLimit: number;
+  private readonly oasHiLimit: number;
   readonly res = new TxResult();
 
   // Scratch words for structure reads (no allocation per access).
@@ -110,6 +130,8 @@ export class SMMUv3 {
     for (let i = 0; i < 6; i++) this.r[i] = idr[i] ?? 0;
     this.r[0x1c >> 2] = 0x2; // AIDR: SMMUv3.2
     this.caching = opts.caching ?? false;
+    this.ssidLimit = 2 ** this.feat.ssidBits;
+    this.oasHiLimit = 2 ** (this.feat.oasBits - 32);
     this.cc = new ConfigCache(opts.configCacheEntries ?? 1024);
     this.tlb = new Tlb(opts.tlbEntries ?? 4096);
   }
@@ -240,7 +262,7 @@ export class SMMUv3 {
     if (st !== 0) return st;
     st = decodeSte(this, 0);
     if (st !== 0) return st;
-    const kind = this.cc.ci[K.KIND]!;
+    const kind = this.cc.ci[K_KIND]!;
     if (kind === KIND_S1 || kind === KIND_NESTED) {
       st = fetchCd(this, 0, ssid);
       if (st !== 0) return st;
@@ -266,7 +288,7 @@ export class SMMUv3 {
       if ((r[R_GBPA]! & 0x10_0000) !== 0) return (res.status = ST_ABORT);
       return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
     }
-    if (ssid >= 0 && ssid >= 2 ** this.feat.ssidBits) return this.fault(EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
+    if (ssid >= this.ssidLimit) return this.fault(EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
     let slot = 0;
     if (this.caching) {
       slot = this.cc.lookup(sid, ssid + 1);
@@ -282,17 +304,17 @@ export class SMMUv3 {
       if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, 0);
     }
     const ci = this.cc.ci;
-    const o = slot * K.STRIDE;
+    const o = slot * K_STRIDE;
     // STE.PRIVCFG / INSTCFG override the incoming attributes.
-    const privcfg = ci[o + K.PRIVCFG]!;
+    const privcfg = ci[o + K_PRIVCFG]!;
     if (privcfg === 2) acc |= ACC_U;
     else if (privcfg === 3) acc &= ~ACC_U;
-    const instcfg = ci[o + K.INSTCFG]!;
+    const instcfg = ci[o + K_INSTCFG]!;
     if ((acc & ACC_W) === 0) {
       if (instcfg === 2) acc &= ~ACC_X;
       else if (instcfg === 3) acc |= ACC_X;
     }
-    const kind = ci[o + K.KIND]!;
+    const kind = ci[o + K_KIND]!;
     if (kind === KIND_S1 || kind === KIND_NESTED) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, kind === KIND_NESTED);
     if (kind === KIND_S2) return this.stage2Only(slot, sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_BYPASS) return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
@@ -303,7 +325,7 @@ export class SMMUv3 {
 
   private bypass(sid: number, ssid: number, hi: number, lo: number, acc: number): number {
     const res = this.res;
-    if (hi >= 2 ** (this.feat.oasBits - 32)) {
+    if (hi >= this.oasHiLimit) {
       this.fltS2 = 0;
       this.fltClass = CLASS_IN;
       this.fltAddr = 0;
@@ -317,13 +339,13 @@ export class SMMUv3 {
   private stage1(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number, nested: boolean): number {
     const res = this.res;
     const ci = this.cc.ci;
-    const o = slot * K.STRIDE;
+    const o = slot * K_STRIDE;
     if (this.caching) {
-      const f1 = ci[o + K.S1F]!;
+      const f1 = ci[o + K_S1F]!;
       const tbi = (f1 & ((hi >>> 23) & 1 ? S1F_TBI1 : S1F_TBI0)) !== 0;
       const khi = tbi ? hi & 0xffffff : hi;
       const kind = (f1 & S1F_EL2) !== 0 ? TLB_EL2 : TLB_S1;
-      const tag = (ci[o + K.VMID]! << 16) | ci[o + K.ASID]!;
+      const tag = (ci[o + K_VMID]! << 16) | ci[o + K_ASID]!;
       const tlb = this.tlb;
       if (tlb.lookup(tag, khi, lo, kind)) {
         const need = REQUIRED[acc & 7]!;
@@ -349,7 +371,7 @@ export class SMMUv3 {
   private stage2Only(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number): number {
     const res = this.res;
     // The input address must fit the SMMU's IAS (= OAS here): otherwise a stage-1 address size fault.
-    if (hi >= 2 ** (this.feat.oasBits - 32)) {
+    if (hi >= this.oasHiLimit) {
       this.fltS2 = 0;
       this.fltClass = CLASS_IN;
       this.fltAddr = 0;
@@ -357,9 +379,9 @@ export class SMMUv3 {
     }
     const ipa = (hi >>> 0) * TWO32 + (lo >>> 0);
     const ci = this.cc.ci;
-    const o = slot * K.STRIDE;
+    const o = slot * K_STRIDE;
     if (this.caching) {
-      const tag = ci[o + K.VMID]! << 16;
+      const tag = ci[o + K_VMID]! << 16;
       const tlb = this.tlb;
       if (tlb.lookup(tag, hi, lo, TLB_S2)) {
         const need = REQUIRED[acc & 7]!;
@@ -388,20 +410,20 @@ export class SMMUv3 {
   private fault(id: number, sid: number, ssid: number, hi: number, lo: number, acc: number, slot: number): number {
     const res = this.res;
     const ci = this.cc.ci;
-    const o = slot * K.STRIDE;
+    const o = slot * K_STRIDE;
     const isTransl = id === EVT.F_TRANSLATION || id === EVT.F_ADDR_SIZE || id === EVT.F_ACCESS || id === EVT.F_PERMISSION;
     let record = true;
     let stall = false;
     let abort = true;
     if (isTransl && slot >= 0) {
-      const kind = ci[o + K.KIND]!;
+      const kind = ci[o + K_KIND]!;
       const hasS1 = kind === KIND_S1 || kind === KIND_NESTED;
       if (this.fltS2 === 1) {
-        const f2 = ci[o + K.S2F]!;
+        const f2 = ci[o + K_S2F]!;
         record = (f2 & S2F_R) !== 0;
         stall = (f2 & S2F_S) !== 0;
       } else if (hasS1) {
-        const f1 = ci[o + K.S1F]!;
+        const f1 = ci[o + K_S1F]!;
         record = (f1 & S1F_R) !== 0;
         stall = (f1 & S1F_S) !== 0;
         abort = (f1 & S1F_A) !== 0;

@@ -1,14 +1,20 @@
 // Stream table walk (linear and 2-level, IHI0070 §3.3, §5.1) and STE decode/validation (§5.2),
 // into a configuration slot. Hot path: word reads, constants derived once from the layout table.
-import { addrField, wordField } from '../layout/layout.ts';
-import { STE, L1STD } from './layouts.ts';
-import {
-  K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2,
-  S2F_AFFD, S2F_HA, S2F_HD, S2F_PTW, S2F_R, S2F_S,
-} from './config-cache.ts';
-import { EVT } from './events.ts';
-import { s2StartLevel } from './walk.ts';
+import * as Mlayout from '../layout/layout.ts';
+const { addrField, wordField } = Mlayout;
+import * as Mlayouts from './layouts.ts';
+const { STE, L1STD } = Mlayouts;
+import * as Mconfig_cache from './config-cache.ts';
+const { K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, S2F_AFFD, S2F_HA, S2F_HD, S2F_PTW, S2F_R, S2F_S } = Mconfig_cache;
+import * as Mevents from './events.ts';
+const { EVT } = Mevents;
+import * as Mwalk from './walk.ts';
+const { s2StartLevel, POW2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
+
+// Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
+const { ASID: K_ASID, EATS: K_EATS, G0: K_G0, G1: K_G1, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2CONCAT: K_S2CONCAT, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, STRIDE: K_STRIDE, VMID: K_VMID } = K;
+const { CD: KF_CD, S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const C_BAD_STREAMID = EVT.C_BAD_STREAMID;
 const C_BAD_STE = EVT.C_BAD_STE;
@@ -46,14 +52,14 @@ export function fetchSte(m: SMMUv3, sid: number): number {
   const fmt = (cfg >>> 16) & 3;
   const sidBits = m.feat.sidBits;
   if (log2size > sidBits) log2size = sidBits; // LOG2SIZE beyond SIDSIZE behaves as SIDSIZE
-  if (sid >= 2 ** log2size) return C_BAD_STREAMID;
+  if (sid >= POW2[log2size]!) return C_BAD_STREAMID;
   const baseN = (r[0x84 >> 2]! & 0xfffff) * 4294967296 + ((r[0x80 >> 2]! & 0xffffffc0) >>> 0);
   let steAddr: number;
   if (fmt === 1 && m.feat.st2l) {
     let split = (cfg >>> 6) & 0x1f;
     if (split !== 6 && split !== 8 && split !== 10) split = 6; // reserved SPLIT values behave as 6
     if (split > log2size) split = log2size;
-    const l1Addr = baseN + Math.floor(sid / 2 ** split) * 8;
+    const l1Addr = baseN + (sid >>> split) * 8;
     if (!mem.read64(l1Addr)) {
       m.fltAddr = l1Addr;
       return F_STE_FETCH;
@@ -64,8 +70,8 @@ export function fetchSte(m: SMMUv3, sid: number): number {
     let span = (w[L1_SPAN.w]! >>> L1_SPAN.shift) & L1_SPAN.mask;
     if (span === 0) return C_BAD_STREAMID;
     if (span > split + 1) span = split + 1; // larger spans are reserved and behave as SPLIT+1
-    const l2idx = sid % 2 ** split;
-    if (l2idx >= 2 ** (span - 1)) return C_BAD_STREAMID;
+    const l2idx = sid & ((1 << split) - 1);
+    if (l2idx >= 1 << (span - 1)) return C_BAD_STREAMID;
     const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * 4294967296 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask) >>> 0);
     steAddr = l2 + l2idx * 64;
   } else {
@@ -94,39 +100,39 @@ export function decodeSte(m: SMMUv3, slot: number): number {
   const w = m.ste;
   const ci = m.cc.ci;
   const cf = m.cc.cf;
-  const o = slot * K.STRIDE;
-  const of = slot * KF.STRIDE;
+  const o = slot * K_STRIDE;
+  const of = slot * KF_STRIDE;
   const feat = m.feat;
   if (get(w, V) === 0) return C_BAD_STE;
   const config = get(w, CONFIG);
-  ci[o + K.PRIVCFG] = get(w, PRIVCFG);
-  ci[o + K.INSTCFG] = get(w, INSTCFG);
-  ci[o + K.S1F] = 0;
-  ci[o + K.S2F] = 0;
-  ci[o + K.VMID] = 0;
-  ci[o + K.ASID] = 0;
-  ci[o + K.G0] = 0;
-  ci[o + K.G1] = 0;
+  ci[o + K_PRIVCFG] = get(w, PRIVCFG);
+  ci[o + K_INSTCFG] = get(w, INSTCFG);
+  ci[o + K_S1F] = 0;
+  ci[o + K_S2F] = 0;
+  ci[o + K_VMID] = 0;
+  ci[o + K_ASID] = 0;
+  ci[o + K_G0] = 0;
+  ci[o + K_G1] = 0;
   if ((config & 4) === 0) {
-    ci[o + K.KIND] = KIND_ABORT;
+    ci[o + K_KIND] = KIND_ABORT;
     return 0;
   }
   if (config === 4) {
-    ci[o + K.KIND] = KIND_BYPASS;
+    ci[o + K_KIND] = KIND_BYPASS;
     return 0;
   }
   const s1 = (config & 1) !== 0;
   const s2 = (config & 2) !== 0;
   if ((s1 && !feat.s1) || (s2 && !feat.s2)) return C_BAD_STE; // stage not implemented
-  ci[o + K.KIND] = s1 && s2 ? KIND_NESTED : s1 ? KIND_S1 : KIND_S2;
-  ci[o + K.EATS] = get(w, EATS);
+  ci[o + K_KIND] = s1 && s2 ? KIND_NESTED : s1 ? KIND_S1 : KIND_S2;
+  ci[o + K_EATS] = get(w, EATS);
   if (feat.ats && get(w, EATS) === 3) return C_BAD_STE; // EATS 0b11 reserved
   if (feat.ats && get(w, EATS) === 2 && !s2) return C_BAD_STE; // split-stage ATS needs stage 2
   if (feat.s2) {
     // With stage 2 implemented, S2VMID tags stage-1-only translations too (§5.2).
     const vmid = get(w, S2VMID);
     if (!feat.vmid16 && vmid > 0xff) return C_BAD_STE;
-    ci[o + K.VMID] = vmid;
+    ci[o + K_VMID] = vmid;
   }
   if (s1) {
     const strw = get(w, STRW);
@@ -134,14 +140,14 @@ export function decodeSte(m: SMMUv3, slot: number): number {
       if (strw === 1) return C_BAD_STE; // reserved
       if (strw >= 2 && !feat.hyp) return C_BAD_STE; // EL2 regimes need IDR0.HYP
       if (strw === 3 && (m.r[0x2c >> 2]! & 1) === 0) return C_BAD_STE; // EL2-E2H needs CR2.E2H
-      if (strw >= 2) ci[o + K.VMID] = 0; // EL2 translations are not VMID-tagged
+      if (strw >= 2) ci[o + K_VMID] = 0; // EL2 translations are not VMID-tagged
     }
     const cdmax = get(w, S1CDMAX);
     if (cdmax > feat.ssidBits) return C_BAD_STE;
     const fmt = get(w, S1FMT);
     if (cdmax !== 0 && feat.cd2l && fmt === 3) return C_BAD_STE;
     if (get(w, S1STALLD) === 1 && feat.stallModel === 2) return C_BAD_STE; // stalls are forced
-    cf[of + KF.CD] = (w[CTXPTR.w + 1]! & CTXPTR.hiMask) * 4294967296 + ((w[CTXPTR.w]! & CTXPTR.loMask) >>> 0);
+    cf[of + KF_CD] = (w[CTXPTR.w + 1]! & CTXPTR.hiMask) * 4294967296 + ((w[CTXPTR.w]! & CTXPTR.loMask) >>> 0);
   }
   if (s2) {
     if (get(w, S2AA64) === 0) return C_BAD_STE; // AArch32 stage 2 (VMSAv8-32 LPAE) not implemented: TTF=AArch64
@@ -158,18 +164,18 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     if (g !== 16 && ps > 48) ps = 48; // 52-bit output needs the 64 KiB granule (FEAT_LPA2 not implemented)
     const stride = g - 3;
     const covered = g + (4 - sl) * stride;
-    ci[o + K.S2CONCAT] = ias > covered ? ias - covered : 0;
-    const ttb = (w[S2TTB.w + 1]! & S2TTB.hiMask) * 4294967296 + ((w[S2TTB.w]! & S2TTB.loMask) >>> 0);
-    if (ttb >= 2 ** ps) return C_BAD_STE; // S2TTB beyond the output size
-    // The start table(s) must be aligned to their size; low bits are treated as zero.
+    ci[o + K_S2CONCAT] = ias > covered ? ias - covered : 0;
+    const ttbHi = w[S2TTB.w + 1]! & S2TTB.hiMask;
+    if (ttbHi * 4294967296 >= POW2[ps]!) return C_BAD_STE; // S2TTB beyond the output size
+    // The start table(s) must be aligned to their size (at most 2^20 bytes); low bits are treated as zero.
     const tblBits = Math.max(ias - (covered - stride) + 3, 4);
-    cf[of + KF.S2TTB] = ttb - (ttb % 2 ** tblBits);
+    cf[of + KF_S2TTB] = ttbHi * 4294967296 + ((w[S2TTB.w]! & S2TTB.loMask & ~((1 << tblBits) - 1)) >>> 0);
     if ((get(w, S2S) === 1 && feat.stallModel === 1) || (get(w, S2S) === 0 && feat.stallModel === 2)) return C_BAD_STE;
-    ci[o + K.S2G] = g;
-    ci[o + K.S2TSZ] = tsz;
-    ci[o + K.S2SL] = sl;
-    ci[o + K.S2PS] = ps;
-    ci[o + K.S2F] =
+    ci[o + K_S2G] = g;
+    ci[o + K_S2TSZ] = tsz;
+    ci[o + K_S2SL] = sl;
+    ci[o + K_S2PS] = ps;
+    ci[o + K_S2F] =
       (get(w, S2AFFD) ? S2F_AFFD : 0) |
       (get(w, S2HA) && feat.httu >= 1 ? S2F_HA : 0) |
       (get(w, S2HD) && get(w, S2HA) && feat.httu >= 2 ? S2F_HD : 0) |

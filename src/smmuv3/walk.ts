@@ -11,13 +11,15 @@
 //
 // Hot path: no allocation, no BigInt. Descriptors are read as (lo, hi) 32-bit halves; addresses are
 // Numbers (< 2^52, exact). Results go into fields of the model (m.wPa, m.wPerm, ...).
-import {
-  K, KF,
-  S1F_AFFD, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_TBI0, S1F_TBI1, S1F_WXN,
-  S2F_AFFD, S2F_HA, S2F_HD,
-} from './config-cache.ts';
-import { EVT } from './events.ts';
+import * as Mconfig_cache from './config-cache.ts';
+const { K, KF, S1F_AFFD, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_TBI0, S1F_TBI1, S1F_WXN, S2F_AFFD, S2F_HA, S2F_HD } = Mconfig_cache;
+import * as Mevents from './events.ts';
+const { EVT } = Mevents;
 import type { SMMUv3 } from './smmuv3.ts';
+
+// Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
+const { G0: K_G0, G1: K_G1, IPS: K_IPS, S1F: K_S1F, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
+const { S2TTB: KF_S2TTB, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
 
 const F_TRANSLATION = EVT.F_TRANSLATION;
 const F_ADDR_SIZE = EVT.F_ADDR_SIZE;
@@ -42,6 +44,8 @@ export const REQUIRED = new Int32Array([
 ]);
 
 const TWO32 = 4294967296;
+/** 2^n, n = 0..64 (no Math.pow on the hot path). */
+export const POW2 = Float64Array.from({ length: 65 }, (_, n) => 2 ** n);
 
 /** Start level of a stage-1 walk for granule 2^g and input size ias (Arm ARM D8.2). */
 export function s1StartLevel(g: number, ias: number): number {
@@ -105,21 +109,21 @@ function descOA(lo: number, hi: number, g: number, s: number): number {
  */
 export function walkS2(m: SMMUv3, slot: number, ipa: number, acc: number, cls: number): number {
   const ci = m.cc.ci;
-  const o = slot * K.STRIDE;
-  const g = ci[o + K.S2G]!;
-  const ias = 64 - ci[o + K.S2TSZ]!;
-  const ps = ci[o + K.S2PS]!;
-  const flags = ci[o + K.S2F]!;
+  const o = slot * K_STRIDE;
+  const g = ci[o + K_S2G]!;
+  const ias = 64 - ci[o + K_S2TSZ]!;
+  const ps = ci[o + K_S2PS]!;
+  const flags = ci[o + K_S2F]!;
   const mem = m.mem;
   m.fltS2 = 1;
   m.fltClass = cls;
   m.fltAddr = ipa;
-  if (ipa >= 2 ** ias) return F_TRANSLATION;
+  if (ipa >= POW2[ias]!) return F_TRANSLATION;
   const hi = Math.floor(ipa / TWO32);
   const lo = ipa >>> 0;
   const stride = g - 3;
-  let level = ci[o + K.S2SL]!;
-  let table = m.cc.cf[slot * KF.STRIDE + KF.S2TTB]!;
+  let level = ci[o + K_S2SL]!;
+  let table = m.cc.cf[slot * KF_STRIDE + KF_S2TTB]!;
   let s = g + (3 - level) * stride;
   let bits = ias - s; // start level: stride bits plus any concatenation
   for (;;) {
@@ -134,7 +138,7 @@ export function walkS2(m: SMMUv3, slot: number, ipa: number, acc: number, cls: n
     if (level < 3 && (dlo & 2) !== 0) {
       // Table descriptor. Stage-2 table descriptors carry no attributes.
       table = descOA(dlo, dhi, g, g);
-      if (table >= 2 ** ps) return F_ADDR_SIZE;
+      if (table >= POW2[ps]!) return F_ADDR_SIZE;
       level++;
       s -= stride;
       bits = stride;
@@ -142,7 +146,7 @@ export function walkS2(m: SMMUv3, slot: number, ipa: number, acc: number, cls: n
     }
     if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, ps)) return F_TRANSLATION;
     const oa = descOA(dlo, dhi, g, s);
-    if (oa >= 2 ** ps) return F_ADDR_SIZE;
+    if (oa >= POW2[ps]!) return F_ADDR_SIZE;
     // Access flag.
     let newLo = dlo;
     if ((dlo & 0x400) === 0 && (flags & S2F_AFFD) === 0) {
@@ -195,8 +199,8 @@ function blockAllowed(g: number, level: number, oaBits: number): boolean {
  */
 export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc: number, nested: boolean): number {
   const ci = m.cc.ci;
-  const o = slot * K.STRIDE;
-  const f1 = ci[o + K.S1F]!;
+  const o = slot * K_STRIDE;
+  const f1 = ci[o + K_S1F]!;
   const mem = m.mem;
   m.fltS2 = 0;
   m.fltClass = CLASS_IN;
@@ -208,16 +212,16 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   const tb = (vaHi >>> (top - 32)) & 1; // the bit that picks the range
   let g: number, tsz: number, level: number, table: number, had: boolean;
   if (tb === 0) {
-    g = ci[o + K.G0]!;
-    tsz = ci[o + K.TSZ0]!;
-    level = ci[o + K.SL0]!;
-    table = m.cc.cf[slot * KF.STRIDE + KF.TTB0]!;
+    g = ci[o + K_G0]!;
+    tsz = ci[o + K_TSZ0]!;
+    level = ci[o + K_SL0]!;
+    table = m.cc.cf[slot * KF_STRIDE + KF_TTB0]!;
     had = (f1 & S1F_HAD0) !== 0;
   } else {
-    g = ci[o + K.G1]!;
-    tsz = ci[o + K.TSZ1]!;
-    level = ci[o + K.SL1]!;
-    table = m.cc.cf[slot * KF.STRIDE + KF.TTB1]!;
+    g = ci[o + K_G1]!;
+    tsz = ci[o + K_TSZ1]!;
+    level = ci[o + K_SL1]!;
+    table = m.cc.cf[slot * KF_STRIDE + KF_TTB1]!;
     had = (f1 & S1F_HAD1) !== 0;
   }
   if (g === 0) return F_TRANSLATION; // EPDx: walks of this range are disabled
@@ -231,8 +235,8 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       if (((vaLo & loMask) >>> 0) !== (tb === 0 ? 0 : loMask)) return F_TRANSLATION;
     }
   }
-  const ips = ci[o + K.IPS]!;
-  if (table >= 2 ** ips) return F_ADDR_SIZE;
+  const ips = ci[o + K_IPS]!;
+  if (table >= POW2[ips]!) return F_ADDR_SIZE;
   const stride = g - 3;
   let s = g + (3 - level) * stride;
   let bits = ias - s;
@@ -258,7 +262,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
     if ((dlo & 1) === 0) return F_TRANSLATION;
     if (level < 3 && (dlo & 2) !== 0) {
       table = descOA(dlo, dhi, g, g);
-      if (table >= 2 ** ips) return F_ADDR_SIZE;
+      if (table >= POW2[ips]!) return F_ADDR_SIZE;
       if (!had) {
         apt |= (dhi >>> 29) & 3;
         pxnT |= (dhi >>> 27) & 1;
@@ -271,7 +275,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
     }
     if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, ips)) return F_TRANSLATION;
     const oa = descOA(dlo, dhi, g, s);
-    if (oa >= 2 ** ips) return F_ADDR_SIZE;
+    if (oa >= POW2[ips]!) return F_ADDR_SIZE;
     let newLo = dlo;
     if ((dlo & 0x400) === 0 && (f1 & S1F_AFFD) === 0) {
       if ((f1 & S1F_HA) === 0) return F_ACCESS;
