@@ -41,7 +41,7 @@ export function tg0Shift(tg: number): number {
 }
 
 /**
- * Finds the STE of `sid` and reads its 16 words into m.ste. Returns 0, or an event id
+ * Finds the STE of `sid` and reads its first 8 words into m.ste. Returns 0, or an event id
  * (C_BAD_STREAMID, F_STE_FETCH with m.fltAddr = the fetch address).
  */
 export function fetchSte(m: SMMUv3, sid: number): number {
@@ -78,8 +78,9 @@ export function fetchSte(m: SMMUv3, sid: number): number {
     // FMT 0b00 linear; reserved FMT values (and 2-level without IDR0.ST_LEVEL) behave as linear.
     steAddr = baseN + sid * 64;
   }
+  // Qwords 0-3 hold every field the translation uses (4-7: MPAM, Secure and VMS state, not modelled).
   const ste = m.ste;
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 4; i++) {
     if (!mem.read64(steAddr + i * 8)) {
       m.fltAddr = steAddr + i * 8;
       return F_STE_FETCH;
