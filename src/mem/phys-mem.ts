@@ -25,8 +25,11 @@ export class PhysMem {
   private words: Uint32Array[] = [];
   private bytes: Uint8Array[] = [];
   private names: string[] = [];
-  // Most-recently-used region (index), checked first.
-  private mru = 0;
+  // Most-recently-used region (index), checked first; its base, size and words, for the inline path.
+  private mru = -1;
+  private mruBase = -1;
+  private mruSize = 0;
+  private mruWords: Uint32Array = new Uint32Array(2);
 
   constructor(readonly shared = false) {}
 
@@ -53,7 +56,9 @@ export class PhysMem {
     this.words.splice(at, 0, new Uint32Array(buf, 0, size / 4));
     this.bytes.splice(at, 0, u8);
     this.names.splice(at, 0, name);
-    this.mru = 0;
+    this.mru = -1;
+    this.mruBase = -1;
+    this.mruSize = 0;
     return u8;
   }
 
@@ -71,7 +76,7 @@ export class PhysMem {
   private find(pa: number, len: number): number {
     const m = this.mru;
     const bases = this.bases;
-    if (m < bases.length && pa >= bases[m]! && pa + len <= this.ends[m]!) return m;
+    if (m >= 0 && pa >= bases[m]! && pa + len <= this.ends[m]!) return m;
     // Binary search for the last base <= pa.
     let lo = 0;
     let hi = bases.length - 1;
@@ -82,6 +87,9 @@ export class PhysMem {
     }
     if (hi >= 0 && pa + len <= this.ends[hi]!) {
       this.mru = hi;
+      this.mruBase = bases[hi]!;
+      this.mruSize = this.ends[hi]! - bases[hi]!;
+      this.mruWords = this.words[hi]!;
       return hi;
     }
     return -1;
@@ -91,8 +99,24 @@ export class PhysMem {
     return this.find(pa, len) >= 0;
   }
 
-  /** Reads the aligned 64-bit word at `pa` into `lo`/`hi`. Returns false (and zeros) if not backed. */
+  /**
+   * Reads the aligned 64-bit word at `pa` into `lo`/`hi`. Returns false (and zeros) if not backed.
+   * The most-recently-used region is checked inline (small enough for V8 to inline this method into
+   * the walkers, so the double `pa` is never boxed); other regions go through the slow path.
+   */
   read64(pa: number): boolean {
+    const off = pa - this.mruBase;
+    if (off >= 0 && off < this.mruSize && (off & 7) === 0) {
+      const w = this.mruWords;
+      const i = off >>> 2;
+      this.lo = w[i]!;
+      this.hi = w[i + 1]!;
+      return true;
+    }
+    return this.read64Slow(pa);
+  }
+
+  private read64Slow(pa: number): boolean {
     const r = this.find(pa, 8);
     // Offsets inside a region are < 2^30: integer arithmetic from here (no float modulo).
     const off = r < 0 ? 1 : (pa - this.bases[r]!) | 0;

@@ -16,7 +16,7 @@ import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const { ASID: K_ASID, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
-const { CD: KF_CD, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
+const { CD: KF_CD, CTXPTR: KF_CTXPTR, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
 
 const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
 const C_BAD_CD = EVT.C_BAD_CD;
@@ -66,7 +66,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   const o = slot * K_STRIDE;
   const nested = ci[o + K_KIND] === KIND_NESTED;
   const cdmax = steS1CdMax(m);
-  const base = m.cc.cf[slot * KF_STRIDE + KF_CD]!;
+  const base = m.cc.cf[slot * KF_STRIDE + KF_CTXPTR]!;
   let idx = 0;
   if (ssid < 0) {
     if (cdmax !== 0) {
@@ -83,10 +83,11 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
       // 0b10: substream 0
     }
   } else {
-    // SubstreamIDs wider than IDR1.SSIDSIZE, beyond S1CDMax, to a stream without CDs, or 0 when
-    // substream 0 stands in for non-substream traffic: C_BAD_SUBSTREAMID.
+    // SubstreamIDs wider than IDR1.SSIDSIZE, beyond S1CDMax or to a stream without CDs:
+    // C_BAD_SUBSTREAMID (§7.3.9). SubstreamID 0 when substream 0 stands in for non-substream traffic
+    // (S1DSS = 0b10) is F_STREAM_DISABLED instead (§5.2 S1DSS, §7.3.7).
     if (cdmax === 0 || ssid >= 1 << cdmax) return C_BAD_SUBSTREAMID;
-    if (ssid === 0 && steS1Dss(m) === 2) return C_BAD_SUBSTREAMID;
+    if (ssid === 0 && steS1Dss(m) === 2) return EVT.F_STREAM_DISABLED;
     idx = ssid;
   }
   const fmt = steS1Fmt(m);
@@ -114,7 +115,18 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     cd[2 * i + 1] = m.mem.hi;
   }
   m.cc.cf[slot * KF_STRIDE + KF_CD] = cdAddr;
-  return decodeCd(m, slot);
+  // Same CD bytes under the same decoded STE: slot 0 already holds the decoded CD (see loadConfig).
+  const memo = m.cdMemo;
+  if (
+    slot === 0 && m.cdMemoGen === m.steGen && m.steGen !== 0 &&
+    cd[0] === memo[0] && cd[1] === memo[1] && cd[2] === memo[2] && cd[3] === memo[3] && cd[4] === memo[4] && cd[5] === memo[5]
+  ) return 0;
+  const st = decodeCd(m, slot);
+  if (slot === 0) {
+    m.cdMemoGen = st === 0 ? m.steGen : 0;
+    memo.set(cd);
+  }
+  return st;
 }
 
 /** Validates the CD in m.cd and fills the stage-1 part of the slot. Returns 0 or C_BAD_CD. */

@@ -42,7 +42,8 @@ export const K = {
 } as const;
 
 /** Float fields of a slot. */
-export const KF = { TTB0: 0, TTB1: 1, S2TTB: 2, CD: 3, STRIDE: 4 } as const;
+/** CTXPTR: STE.S1ContextPtr; CD: address of the CD in use (both IPAs when nested). */
+export const KF = { TTB0: 0, TTB1: 1, S2TTB: 2, CTXPTR: 3, CD: 4, STRIDE: 5 } as const;
 
 export const KIND_ABORT = 0;
 export const KIND_BYPASS = 1;

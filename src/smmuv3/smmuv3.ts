@@ -91,6 +91,14 @@ export class SMMUv3 {
   readonly cd = new Uint32Array(6);
   readonly l1w = new Uint32Array(2);
   steAddr = 0;
+  // Decode memo for walk mode (see loadConfig): the last STE decoded into slot 0, its generation
+  // (0 = none), and the last CD decoded under that generation.
+  readonly steMemo = new Uint32Array(8);
+  steMemoKind = 0;
+  steGen = 0;
+  private steGenCounter = 0;
+  readonly cdMemo = new Uint32Array(6);
+  cdMemoGen = 0;
   /** The record of the last event generated (written to the queue or not): 8 words. */
   readonly evt = new Uint32Array(8);
 
@@ -176,6 +184,7 @@ export class SMMUv3 {
       case 0x28: // CR1, CR2: writable only while SMMUEN = 0
       case 0x2c:
         if ((cr0 & 1) === 0) r[i] = v;
+        this.steGen = 0; // CR2.E2H changes what an STE means
         return;
       case 0x44: // GBPA: takes effect only with Update = 1; completes at once (Update reads 0)
         if (v & 0x8000_0000) r[i] = v & 0x001f_3f1f;
@@ -260,8 +269,26 @@ export class SMMUv3 {
   private loadConfig(sid: number, ssid: number): number {
     let st = fetchSte(this, sid);
     if (st !== 0) return st;
-    st = decodeSte(this, 0);
-    if (st !== 0) return st;
+    // Decoding is a pure function of the bytes just read (and the ID registers): when the STE read
+    // now is the one decoded last time, slot 0 still holds its decoded form. The STE was still read
+    // from memory; only the decode is skipped. Same for the CD in cd.ts.
+    const ste = this.ste;
+    const memo = this.steMemo;
+    if (
+      this.steGen !== 0 && ste[0] === memo[0] && ste[1] === memo[1] && ste[2] === memo[2] && ste[3] === memo[3] &&
+      ste[4] === memo[4] && ste[5] === memo[5] && ste[6] === memo[6] && ste[7] === memo[7]
+    ) {
+      this.cc.ci[K_KIND] = this.steMemoKind;
+    } else {
+      st = decodeSte(this, 0);
+      if (st !== 0) {
+        this.steGen = 0;
+        return st;
+      }
+      memo.set(ste.subarray(0, 8));
+      this.steMemoKind = this.cc.ci[K_KIND]!;
+      this.steGen = ++this.steGenCounter;
+    }
     const kind = this.cc.ci[K_KIND]!;
     if (kind === KIND_S1 || kind === KIND_NESTED) {
       st = fetchCd(this, 0, ssid);

@@ -14,7 +14,7 @@ import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const { ASID: K_ASID, EATS: K_EATS, G0: K_G0, G1: K_G1, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2CONCAT: K_S2CONCAT, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, STRIDE: K_STRIDE, VMID: K_VMID } = K;
-const { CD: KF_CD, S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
+const { CTXPTR: KF_CTXPTR, S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const C_BAD_STREAMID = EVT.C_BAD_STREAMID;
 const C_BAD_STE = EVT.C_BAD_STE;
@@ -148,7 +148,7 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     const fmt = get(w, S1FMT);
     if (cdmax !== 0 && feat.cd2l && fmt === 3) return C_BAD_STE;
     if (get(w, S1STALLD) === 1 && feat.stallModel === 2) return C_BAD_STE; // stalls are forced
-    cf[of + KF_CD] = (w[CTXPTR.w + 1]! & CTXPTR.hiMask) * 4294967296 + ((w[CTXPTR.w]! & CTXPTR.loMask) >>> 0);
+    cf[of + KF_CTXPTR] = (w[CTXPTR.w + 1]! & CTXPTR.hiMask) * 4294967296 + ((w[CTXPTR.w]! & CTXPTR.loMask) >>> 0);
   }
   if (s2) {
     if (get(w, S2AA64) === 0) return C_BAD_STE; // AArch32 stage 2 (VMSAv8-32 LPAE) not implemented: TTF=AArch64
