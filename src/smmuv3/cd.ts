@@ -92,7 +92,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   }
   const fmt = steS1Fmt(m);
   let cdAddr: number;
-  if (cdmax === 0 || fmt === 0 || !m.feat.cd2l) {
+  if (cdmax === 0 || fmt === 0 || fmt === 3) { // 0b11: reserved, behaves as linear
     cdAddr = base + idx * 64;
   } else {
     const split = fmt === 1 ? 6 : 10; // 4 KiB leaves hold 64 CDs, 64 KiB leaves 1024
