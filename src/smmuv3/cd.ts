@@ -143,10 +143,11 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   const asid = get(w, ASID);
   if (!feat.asid16 && asid > 0xff) return C_BAD_CD;
   const el2 = ci[o + K_KIND] === KIND_S1 && steStrw(m) >= 2;
-  // Stalls: CD.S with no stall model, or with STE.S1STALLD, is ILLEGAL; a forced model stalls anyway.
-  let stall = get(w, S);
+  // Stalls (§5.5): CD.S = 1 with no stall model or through STE.S1STALLD = 1, and CD.S = 0 when the
+  // model forces stalls (STALL_MODEL 0b10), are ILLEGAL.
+  const stall = get(w, S);
   if (stall === 1 && (feat.stallModel === 1 || steS1StallD(m) === 1)) return C_BAD_CD;
-  if (feat.stallModel === 2) stall = 1;
+  if (stall === 0 && feat.stallModel === 2) return C_BAD_CD;
   if (get(w, A) === 0 && feat.termAbortOnly) return C_BAD_CD;
   let ips = m.paBits(get(w, IPS));
   // Per-range parameters. A range whose EPD is 0 must have a supported granule and a T0SZ in

@@ -149,7 +149,8 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     // S1Fmt 0b11 is reserved and behaves as 0b00 (linear); the 2-level formats are ILLEGAL without
     // IDR0.CD2L (§5.2 S1Fmt, §5.2.2 SteIllegal).
     if (cdmax !== 0 && !feat.cd2l && (fmt === 1 || fmt === 2)) return C_BAD_STE;
-    if (get(w, S1STALLD) === 1 && feat.stallModel === 2) return C_BAD_STE; // stalls are forced
+    // S1STALLD = 1 is ILLEGAL unless STALL_MODEL = 0b00 (stall and terminate both supported; §5.5).
+    if (get(w, S1STALLD) === 1 && feat.stallModel !== 0) return C_BAD_STE;
     cf[of + KF_CTXPTR] = (w[CTXPTR.w + 1]! & CTXPTR.hiMask) * 4294967296 + ((w[CTXPTR.w]! & CTXPTR.loMask) >>> 0);
   }
   if (s2) {
