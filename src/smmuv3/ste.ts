@@ -161,7 +161,9 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     const tsz = get(w, S2T0SZ);
     const ias = 64 - tsz;
     // SMMU IAS: the largest IPA the SMMU handles (OAS, at least 40 when AArch32 is supported).
-    if (ias > feat.oasBits || ias < 16) return C_BAD_STE;
+    // S2T0SZ range (§5.2, SMMUv3.1+: out of range is ILLEGAL): at most 39 (IDR3.STT not implemented),
+    // at least 16 with 4K/16K (no S2DS) or 12 with 64K, and never an IPA wider than the IAS.
+    if (ias > feat.oasBits || tsz > 39 || (g !== 16 && tsz < 16)) return C_BAD_STE;
     const sl = s2StartLevel(g, get(w, S2SL0), ias);
     if (sl < 0) return C_BAD_STE;
     let ps = m.paBits(get(w, S2PS));
