@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decode, encode, fieldWidth, getField, reservedMasks, setField } from '../../src/layout/layout.ts';
 import type { FieldDef, Layout } from '../../src/layout/layout.ts';
 import { lintStructure } from '../../src/layout/lint.ts';
-import { CD, L1CD, L1STD, STE } from '../../src/smmuv3/layouts.ts';
+import { CD, L1CD, L1STD, STE, VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../../src/smmuv3/layouts.ts';
 import { CMD_BY_OP, CMD_HEADER, CMDS, OP } from '../../src/smmuv3/commands.ts';
 import { EVENTS, EVT, EVT_BY_ID, EVT_HEADER, PRIQ_ENTRY } from '../../src/smmuv3/events.ts';
 import { decodeStructure } from '../../src/cli/decode.ts';
@@ -20,6 +20,9 @@ const LAYOUTS: readonly Layout[] = [
   PRIQ_ENTRY,
   CMD_HEADER,
   EVT_HEADER,
+  VMSA_TABLE,
+  VMSA_S1_LEAF,
+  VMSA_S2_LEAF,
 ];
 
 const U64_MAX = (1n << 64n) - 1n;
