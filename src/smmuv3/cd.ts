@@ -149,6 +149,8 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   if (stall === 1 && (feat.stallModel === 1 || steS1StallD(m) === 1)) return C_BAD_CD;
   if (stall === 0 && feat.stallModel === 2) return C_BAD_CD;
   if (get(w, A) === 0 && feat.termAbortOnly) return C_BAD_CD;
+  // HTTU the SMMU does not implement (IDR0.HTTU) is ILLEGAL, not ignored (§5.4 HA/HD).
+  if ((get(w, HA) === 1 && feat.httu === 0) || (get(w, HD) === 1 && feat.httu < 2)) return C_BAD_CD;
   let ips = m.paBits(get(w, IPS));
   // Per-range parameters. A range whose EPD is 0 must have a supported granule and a T0SZ in
   // range (16..39; 12 with IDR5.VAX and the 64 KiB granule).

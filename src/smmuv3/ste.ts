@@ -177,6 +177,8 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     const tblBits = Math.max(ias - (covered - stride) + 3, 4);
     cf[of + KF_S2TTB] = ttbHi * 4294967296 + ((w[S2TTB.w]! & S2TTB.loMask & ~((1 << tblBits) - 1)) >>> 0);
     if ((get(w, S2S) === 1 && feat.stallModel === 1) || (get(w, S2S) === 0 && feat.stallModel === 2)) return C_BAD_STE;
+    // HTTU the SMMU does not implement (IDR0.HTTU) is ILLEGAL, not ignored (§5.2 S2HA/S2HD).
+    if ((get(w, S2HA) === 1 && feat.httu === 0) || (get(w, S2HD) === 1 && feat.httu < 2)) return C_BAD_STE;
     ci[o + K_S2G] = g;
     ci[o + K_S2TSZ] = tsz;
     ci[o + K_S2SL] = sl;
