@@ -167,6 +167,9 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   }
   // 52-bit output needs the 64 KiB granule (FEAT_LPA2 not implemented): cap at 48.
   if (ips > 48 && g0 !== 16 && g1 !== 16) ips = 48;
+  // A TTBx outside the effective IPS, or above 48 bits with a 4K/16K granule, is ILLEGAL (§5.4 TTB0/TTB1).
+  if (g0 !== 0 && (w[TTB0.w + 1]! & TTB0.hiMask) >>> ((g0 === 16 || ips <= 48 ? ips : 48) - 32) !== 0) return C_BAD_CD;
+  if (g1 !== 0 && (w[TTB1.w + 1]! & TTB1.hiMask) >>> ((g1 === 16 || ips <= 48 ? ips : 48) - 32) !== 0) return C_BAD_CD;
   ci[o + K_ASID] = asid;
   ci[o + K_G0] = g0;
   ci[o + K_TSZ0] = tsz0;
