@@ -439,7 +439,8 @@ export class SMMUv3 {
     const ci = this.cc.ci;
     const o = slot * K_STRIDE;
     const isTransl = id === EVT.F_TRANSLATION || id === EVT.F_ADDR_SIZE || id === EVT.F_ACCESS || id === EVT.F_PERMISSION;
-    let record = true;
+    // C_BAD_STREAMID is recorded only when SMMU_CR2.RECINVSID = 1 (§6.3.12, §7.3.3).
+    let record = id !== EVT.C_BAD_STREAMID || (this.r[0x2c >> 2]! & 2) !== 0;
     let stall = false;
     let abort = true;
     if (isTransl && slot >= 0) {
