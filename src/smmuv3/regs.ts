@@ -21,7 +21,15 @@ export interface RegDef {
 
 const f = (name: string, hi: number, lo: number): RegField => ({ name, hi, lo });
 
-const QBASE = [f('LOG2SIZE', 4, 0), f('ADDR', 51, 5), f('RA', 62, 62)];
+const CR0_F = [f('SMMUEN', 0, 0), f('PRIQEN', 1, 1), f('EVENTQEN', 2, 2), f('CMDQEN', 3, 3), f('ATSCHK', 4, 4), f('VMW', 8, 6)];
+const IRQ_CTRL_F = [f('GERROR_IRQEN', 0, 0), f('PRIQ_IRQEN', 1, 1), f('EVENTQ_IRQEN', 2, 2)];
+const GERROR_F = [
+  f('CMDQ_ERR', 0, 0), f('EVENTQ_ABT_ERR', 2, 2), f('PRIQ_ABT_ERR', 3, 3), f('MSI_CMDQ_ABT_ERR', 4, 4),
+  f('MSI_EVENTQ_ABT_ERR', 5, 5), f('MSI_PRIQ_ABT_ERR', 6, 6), f('MSI_GERROR_ABT_ERR', 7, 7), f('SFM_ERR', 8, 8), f('CMDQP_ERR', 9, 9),
+];
+
+const CMDQ_BASE_F = [f('LOG2SIZE', 4, 0), f('ADDR', 51, 5), f('RA', 62, 62)];
+const WQ_BASE_F = [f('LOG2SIZE', 4, 0), f('ADDR', 51, 5), f('WA', 62, 62)]; // queues the SMMU writes
 const QPTR = [f('WR', 19, 0)];
 const IRQ_CFG0 = [f('ADDR', 51, 2)];
 const IRQ_CFG2 = [f('MemAttr', 3, 0), f('SH', 5, 4)];
@@ -58,12 +66,8 @@ export const REGS: readonly RegDef[] = [
   },
   { name: 'IIDR', offset: 0x18, size: 4, spec: 'IHI0070 §6.3.7', fields: [f('Implementer', 11, 0), f('Revision', 15, 12), f('Variant', 19, 16), f('ProductID', 31, 20)] },
   { name: 'AIDR', offset: 0x1c, size: 4, spec: 'IHI0070 §6.3.8', fields: [f('ArchMinorRev', 3, 0), f('ArchMajorRev', 7, 4)] },
-  {
-    name: 'CR0', offset: 0x20, size: 4, spec: 'IHI0070 §6.3.9', fields: [
-      f('SMMUEN', 0, 0), f('PRIQEN', 1, 1), f('EVENTQEN', 2, 2), f('CMDQEN', 3, 3), f('ATSCHK', 4, 4), f('VMW', 8, 6),
-    ],
-  },
-  { name: 'CR0ACK', offset: 0x24, size: 4, spec: 'IHI0070 §6.3.10', fields: [] },
+  { name: 'CR0', offset: 0x20, size: 4, spec: 'IHI0070 §6.3.9', fields: CR0_F },
+  { name: 'CR0ACK', offset: 0x24, size: 4, spec: 'IHI0070 §6.3.10', fields: CR0_F },
   {
     name: 'CR1', offset: 0x28, size: 4, spec: 'IHI0070 §6.3.11', fields: [
       f('QUEUE_IC', 1, 0), f('QUEUE_OC', 3, 2), f('QUEUE_SH', 5, 4), f('TABLE_IC', 7, 6), f('TABLE_OC', 9, 8), f('TABLE_SH', 11, 10),
@@ -78,30 +82,25 @@ export const REGS: readonly RegDef[] = [
     ],
   },
   { name: 'AGBPA', offset: 0x48, size: 4, spec: 'IHI0070 §6.3.15', fields: [] },
-  { name: 'IRQ_CTRL', offset: 0x50, size: 4, spec: 'IHI0070 §6.3.16', fields: [f('GERROR_IRQEN', 0, 0), f('PRIQ_IRQEN', 1, 1), f('EVENTQ_IRQEN', 2, 2)] },
-  { name: 'IRQ_CTRLACK', offset: 0x54, size: 4, spec: 'IHI0070 §6.3.17', fields: [] },
-  {
-    name: 'GERROR', offset: 0x60, size: 4, spec: 'IHI0070 §6.3.18', fields: [
-      f('CMDQ_ERR', 0, 0), f('EVENTQ_ABT_ERR', 2, 2), f('PRIQ_ABT_ERR', 3, 3), f('MSI_CMDQ_ABT_ERR', 4, 4),
-      f('MSI_EVENTQ_ABT_ERR', 5, 5), f('MSI_PRIQ_ABT_ERR', 6, 6), f('MSI_GERROR_ABT_ERR', 7, 7), f('SFM_ERR', 8, 8), f('CMDQP_ERR', 9, 9),
-    ],
-  },
-  { name: 'GERRORN', offset: 0x64, size: 4, spec: 'IHI0070 §6.3.19', fields: [] },
+  { name: 'IRQ_CTRL', offset: 0x50, size: 4, spec: 'IHI0070 §6.3.16', fields: IRQ_CTRL_F },
+  { name: 'IRQ_CTRLACK', offset: 0x54, size: 4, spec: 'IHI0070 §6.3.17', fields: IRQ_CTRL_F },
+  { name: 'GERROR', offset: 0x60, size: 4, spec: 'IHI0070 §6.3.18', fields: GERROR_F },
+  { name: 'GERRORN', offset: 0x64, size: 4, spec: 'IHI0070 §6.3.19', fields: GERROR_F },
   { name: 'GERROR_IRQ_CFG0', offset: 0x68, size: 8, spec: 'IHI0070 §6.3.20', fields: IRQ_CFG0 },
   { name: 'GERROR_IRQ_CFG1', offset: 0x70, size: 4, spec: 'IHI0070 §6.3.21', fields: [f('DATA', 31, 0)] },
   { name: 'GERROR_IRQ_CFG2', offset: 0x74, size: 4, spec: 'IHI0070 §6.3.22', fields: IRQ_CFG2 },
   { name: 'STRTAB_BASE', offset: 0x80, size: 8, spec: 'IHI0070 §6.3.23', fields: [f('ADDR', 51, 6), f('RA', 62, 62)] },
   { name: 'STRTAB_BASE_CFG', offset: 0x88, size: 4, spec: 'IHI0070 §6.3.24', fields: [f('LOG2SIZE', 5, 0), f('SPLIT', 10, 6), f('FMT', 17, 16)] },
-  { name: 'CMDQ_BASE', offset: 0x90, size: 8, spec: 'IHI0070 §6.3.25', fields: QBASE },
+  { name: 'CMDQ_BASE', offset: 0x90, size: 8, spec: 'IHI0070 §6.3.25', fields: CMDQ_BASE_F },
   { name: 'CMDQ_PROD', offset: 0x98, size: 4, spec: 'IHI0070 §6.3.26', fields: QPTR },
   { name: 'CMDQ_CONS', offset: 0x9c, size: 4, spec: 'IHI0070 §6.3.27', fields: [f('RD', 19, 0), f('ERR', 30, 24)] },
-  { name: 'EVTQ_BASE', offset: 0xa0, size: 8, spec: 'IHI0070 §6.3.28', fields: QBASE, aliases: ['EVENTQ_BASE'] },
+  { name: 'EVTQ_BASE', offset: 0xa0, size: 8, spec: 'IHI0070 §6.3.28', fields: WQ_BASE_F, aliases: ['EVENTQ_BASE'] },
   { name: 'EVTQ_PROD', offset: 0x100a8, size: 4, spec: 'IHI0070 §6.3.29', fields: [f('WR', 19, 0), f('OVFLG', 31, 31)], aliases: ['EVENTQ_PROD'] },
   { name: 'EVTQ_CONS', offset: 0x100ac, size: 4, spec: 'IHI0070 §6.3.30', fields: [f('RD', 19, 0), f('OVACKFLG', 31, 31)], aliases: ['EVENTQ_CONS'] },
   { name: 'EVTQ_IRQ_CFG0', offset: 0xb0, size: 8, spec: 'IHI0070 §6.3.31', fields: IRQ_CFG0, aliases: ['EVENTQ_IRQ_CFG0'] },
   { name: 'EVTQ_IRQ_CFG1', offset: 0xb8, size: 4, spec: 'IHI0070 §6.3.32', fields: [f('DATA', 31, 0)], aliases: ['EVENTQ_IRQ_CFG1'] },
   { name: 'EVTQ_IRQ_CFG2', offset: 0xbc, size: 4, spec: 'IHI0070 §6.3.33', fields: IRQ_CFG2, aliases: ['EVENTQ_IRQ_CFG2'] },
-  { name: 'PRIQ_BASE', offset: 0xc0, size: 8, spec: 'IHI0070 §6.3.34', fields: QBASE },
+  { name: 'PRIQ_BASE', offset: 0xc0, size: 8, spec: 'IHI0070 §6.3.34', fields: WQ_BASE_F },
   { name: 'PRIQ_PROD', offset: 0x100c8, size: 4, spec: 'IHI0070 §6.3.35', fields: [f('WR', 19, 0), f('OVFLG', 31, 31)] },
   { name: 'PRIQ_CONS', offset: 0x100cc, size: 4, spec: 'IHI0070 §6.3.36', fields: [f('RD', 19, 0), f('OVACKFLG', 31, 31)] },
   { name: 'PRIQ_IRQ_CFG0', offset: 0xd0, size: 8, spec: 'IHI0070 §6.3.37', fields: IRQ_CFG0 },
@@ -125,19 +124,25 @@ export function regField(regName: string, field: string): RegField {
   return fl;
 }
 
-/** Extracts a field from a 32-bit register value (fields of 64-bit registers: use getRegField64). */
+/** Extracts a field of the low 32 bits of a register value (fields above bit 31 throw). */
 export function getRegField(regName: string, field: string, v: number): number {
-  const fl = regField(regName, field);
+  const fl = low32Field(regName, field);
   const w = fl.hi - fl.lo + 1;
   return w === 32 ? v >>> 0 : (v >>> fl.lo) & ((1 << w) - 1);
 }
 
 export function setRegField(regName: string, field: string, v: number, x: number): number {
-  const fl = regField(regName, field);
+  const fl = low32Field(regName, field);
   const w = fl.hi - fl.lo + 1;
   const m = w === 32 ? 0xffff_ffff : ((1 << w) - 1) << fl.lo;
   if (x < 0 || x >= 2 ** w) throw new RangeError(`${regName}.${field}: ${x} does not fit ${w} bits`);
   return ((v & ~m) | ((x << fl.lo) & m)) >>> 0;
+}
+
+function low32Field(regName: string, field: string): RegField {
+  const fl = regField(regName, field);
+  if (fl.hi > 31) throw new RangeError(`${regName}.${field} is above bit 31: use BigInt on the 64-bit value`);
+  return fl;
 }
 
 /** Register value from named fields. */

@@ -151,13 +151,13 @@ describe('REGS: fields', () => {
     }
   });
 
-  // Known differences from IHI 0070 (reported; regs.ts is not ours to edit). `it.fails` passes while
+  // Once-known differences from IHI 0070, fixed in regs.ts; kept as regression tests.
   // the difference is there: when regs.ts is fixed, turn these into plain `it`.
-  it.fails('known gap: EVENTQ_BASE and PRIQ_BASE bit 62 is WA (Write-Allocate hint), not RA', () => {
+  it('fixed gap: EVENTQ_BASE and PRIQ_BASE bit 62 is WA (Write-Allocate hint), not RA', () => {
     for (const rn of ['EVENTQ_BASE', 'PRIQ_BASE']) expect(bySpecName(rn)!.fields.find((f) => f.lo === 62)?.name, rn).toBe('WA');
   });
 
-  it.fails('known gap: CR0ACK, IRQ_CTRLACK and GERRORN have the fields of CR0, IRQ_CTRL and GERROR', () => {
+  it('fixed gap: CR0ACK, IRQ_CTRLACK and GERRORN have the fields of CR0, IRQ_CTRL and GERROR', () => {
     for (const [ack, of] of [['CR0ACK', 'CR0'], ['IRQ_CTRLACK', 'IRQ_CTRL'], ['GERRORN', 'GERROR']] as const) {
       expect(reg(ack).fields, ack).toEqual(reg(of).fields);
     }
@@ -205,7 +205,7 @@ describe('32-bit field accessors', () => {
     );
   });
 
-  it.fails('known gap: getRegField on a field above bit 31 of a 64-bit register does not refuse', () => {
+  it('fixed gap: getRegField on a field above bit 31 of a 64-bit register does not refuse', () => {
     // STRTAB_BASE.RA is bit 62: a 32-bit value cannot hold it, yet (v >>> 62) is (v >>> 30) in JS.
     expect(() => getRegField('STRTAB_BASE', 'RA', 0xffff_ffff)).toThrow();
   });
