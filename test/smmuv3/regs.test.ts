@@ -152,7 +152,6 @@ describe('REGS: fields', () => {
   });
 
   // Once-known differences from IHI 0070, fixed in regs.ts; kept as regression tests.
-  // the difference is there: when regs.ts is fixed, turn these into plain `it`.
   it('fixed gap: EVENTQ_BASE and PRIQ_BASE bit 62 is WA (Write-Allocate hint), not RA', () => {
     for (const rn of ['EVENTQ_BASE', 'PRIQ_BASE']) expect(bySpecName(rn)!.fields.find((f) => f.lo === 62)?.name, rn).toBe('WA');
   });
