@@ -71,7 +71,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   if (ssid < 0) {
     if (cdmax !== 0) {
       const dss = steS1Dss(m);
-      if (dss === 0) {
+      if (dss === 0 || dss === 3) { // 0b11: reserved, behaves as 0b00 (§5.2 S1DSS)
         ci[o + K_KIND] = KIND_TERMINATE;
         return 0;
       }
@@ -79,7 +79,6 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
         ci[o + K_KIND] = nested ? KIND_S2 : KIND_BYPASS;
         return 0;
       }
-      if (dss === 3) return EVT.C_BAD_STE; // reserved S1DSS
       // 0b10: substream 0
     }
   } else {
