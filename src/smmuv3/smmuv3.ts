@@ -31,7 +31,7 @@ import * as Mwalk from './walk.ts';
 const { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, walkS2 } = Mwalk;
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { ASID: K_ASID, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE, VMID: K_VMID } = K;
+const { ASID: K_ASID, EATS: K_EATS, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE, VMID: K_VMID } = K;
 
 export { ACC_U, ACC_W, ACC_X } from './walk.ts';
 
@@ -101,6 +101,11 @@ export class SMMUv3 {
   cdMemoGen = 0;
   /** The record of the last event generated (written to the queue or not): 8 words. */
   readonly evt = new Uint32Array(8);
+
+  /** Set while serving an ATS Translation Request (see translateAts). */
+  atsMode = false;
+  /** ATS with STE.EATS = 0b10 (split stage): return the stage-1 output (an IPA). Read by walk.ts. */
+  atsSplit = false;
 
   // Walk outputs.
   wPa = 0;
@@ -342,6 +347,12 @@ export class SMMUv3 {
       else if (instcfg === 3) acc |= ACC_X;
     }
     const kind = ci[o + K_KIND]!;
+    if (this.atsMode && kind !== KIND_ABORT && kind !== KIND_BYPASS) {
+      // ATS needs STE.EATS != 0 (IHI0070 §3.9.1); split-stage ATS returns the stage-1 result.
+      const eats = ci[o + K_EATS]!;
+      if (eats === 0) return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
+      this.atsSplit = eats === 2;
+    }
     if (kind === KIND_S1 || kind === KIND_NESTED) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, kind === KIND_NESTED);
     if (kind === KIND_S2) return this.stage2Only(slot, sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_BYPASS) return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
@@ -367,7 +378,7 @@ export class SMMUv3 {
     const res = this.res;
     const ci = this.cc.ci;
     const o = slot * K_STRIDE;
-    if (this.caching) {
+    if (this.caching && !this.atsMode) {
       const f1 = ci[o + K_S1F]!;
       const tbi = (f1 & ((hi >>> 23) & 1 ? S1F_TBI1 : S1F_TBI0)) !== 0;
       const khi = tbi ? hi & 0xffffff : hi;
@@ -407,7 +418,7 @@ export class SMMUv3 {
     const ipa = (hi >>> 0) * TWO32 + (lo >>> 0);
     const ci = this.cc.ci;
     const o = slot * K_STRIDE;
-    if (this.caching) {
+    if (this.caching && !this.atsMode) {
       const tag = ci[o + K_VMID]! << 16;
       const tlb = this.tlb;
       if (tlb.lookup(tag, hi, lo, TLB_S2)) {
@@ -457,6 +468,11 @@ export class SMMUv3 {
         abort = (f1 & S1F_A) !== 0;
       }
     }
+    if (this.atsMode && isTransl) {
+      // An ATS request that faults is answered with a failed completion, not an event (§3.9.1).
+      record = false;
+      stall = false;
+    }
     const stag = stall ? (this.nextStag = (this.nextStag + 1) & 0xffff) : 0;
     writeEvent(this, id, sid, ssid, hi, lo, acc, stall, stag);
     res.event = id;
@@ -472,6 +488,57 @@ export class SMMUv3 {
     }
     if (record) res.recorded = this.pushEvent();
     return (res.status = abort ? ST_ABORT : ST_RAZWI);
+  }
+
+  /**
+   * An ATS Translation Request from a device (PCIe ATS, IHI0070 §3.9). Returns ST_OK with `res.pa`
+   * / `res.perm` (what the completion grants; with STE.EATS = 0b10, the IPA), or ST_ABORT (an
+   * unsuccessful completion). STE.EATS = 0b00 gives F_BAD_ATS_TREQ; translation faults are reported
+   * in the completion only. ATS requests never fill the TLB here (the ATC caches the answer).
+   */
+  translateAts(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
+    const res = this.res;
+    if (!this.feat.ats || (this.r[R_CR0]! & 1) === 0) {
+      res.event = 0;
+      res.recorded = false;
+      return (res.status = ST_ABORT); // UR: ATS not implemented or SMMU disabled
+    }
+    this.atsMode = true;
+    this.atsSplit = false;
+    try {
+      return this.translate(sid, ssid, iovaHi, iovaLo, acc);
+    } finally {
+      this.atsMode = false;
+      this.atsSplit = false;
+    }
+  }
+
+  /**
+   * A transaction marked as already translated (PCIe AT = Translated). With CR0.ATSCHK = 1 the
+   * stream must have ATS enabled (else F_TRANSL_FORBIDDEN); with STE.EATS = 0b10 the address is an
+   * IPA and goes through stage 2. With ATSCHK = 0 translated transactions pass unchecked.
+   */
+  translateTranslated(sid: number, ssid: number, addrHi: number, addrLo: number, acc: number): number {
+    const res = this.res;
+    res.event = 0;
+    res.recorded = false;
+    const r = this.r;
+    const pass = () => {
+      res.pa = (addrHi >>> 0) * TWO32 + (addrLo >>> 0);
+      res.perm = ALL_PERM;
+      return (res.status = ST_OK);
+    };
+    if ((r[R_CR0]! & 1) === 0 || (r[R_CR0]! & 0x10) === 0) return pass();
+    const st = this.loadConfig(sid >>> 0, ssid);
+    if (st !== 0) return this.fault(st, sid >>> 0, ssid, addrHi, addrLo, acc, -1);
+    const ci = this.cc.ci;
+    const kind = ci[K_KIND]!;
+    if (kind === KIND_ABORT) return (res.status = ST_ABORT);
+    if (kind === KIND_BYPASS) return pass();
+    const eats = ci[K_EATS]!;
+    if (eats === 0) return this.fault(EVT.F_TRANSL_FORBIDDEN, sid >>> 0, ssid, addrHi, addrLo, acc, -1);
+    if (eats === 2 && (kind === KIND_S2 || kind === KIND_NESTED)) return this.stage2Only(0, sid >>> 0, ssid, addrHi, addrLo, acc);
+    return pass();
   }
 
   /** Writes this.evt to the event queue (evtq.ts). */

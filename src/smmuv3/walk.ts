@@ -312,7 +312,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
     if ((perm & need) !== need) return F_PERMISSION;
     let pa = oa + lowBits(vaHi, vaLo, s);
     let shift = s;
-    if (nested) {
+    if (nested && !m.atsSplit) {
       const st = walkS2(m, slot, pa, acc, CLASS_IN);
       if (st !== 0) return st;
       pa = m.s2Pa;
