@@ -43,6 +43,7 @@ export function buildDemoMachine(opts: ModelOptions = {}, ramSize = 64 << 20): D
   const dmaBuf = RAM_BASE + (32 << 20);
   pt.map(0xffff_0000n, BigInt(dmaBuf), 0x4000n, { ap: 1 }); // 4 pages RW
   pt.map(0xffff_4000n, BigInt(dmaBuf + 0x4000), 0x1000n, { ap: 3 }); // read-only
+  pt.map(0xffff_5000n, BigInt(dmaBuf + 0x5000), 0x1000n, { ap: 0 }); // privileged only
   pt.map(0x8000_0000n, BigInt(RAM_BASE + (34 << 20)), 0x20_0000n, { ap: 1 }, 21); // one 2 MiB block
   pt.map(0x9000_0000n, BigInt(dmaBuf + 0x8000), 0x1000n, { ap: 1, af: false }); // access flag clear
   const cd0 = drv.makeCdTable(0, 0);

@@ -48,6 +48,7 @@ export async function runDemo(args: string[] = []): Promise<number> {
     { what: 'S1 page', sid: sids.dma, ssid: -1, iova: 0xffff_0010n, acc: 0 },
     { what: 'S1 page, write', sid: sids.dma, ssid: -1, iova: 0xffff_1ff8n, acc: ACC_W },
     { what: 'S1 read-only page', sid: sids.dma, ssid: -1, iova: 0xffff_4000n, acc: 0 },
+    { what: 'S1 privileged-only page', sid: sids.dma, ssid: -1, iova: 0xffff_5008n, acc: ACC_W },
     { what: 'S1 2 MiB block', sid: sids.dma, ssid: -1, iova: 0x8012_3456n, acc: ACC_W },
     { what: 'SSID 1 -> its own address space', sid: sids.sva, ssid: 1, iova: 0x4000_0010n, acc: ACC_W },
     { what: 'SSID 2 -> same IOVA, other space', sid: sids.sva, ssid: 2, iova: 0x4000_0010n, acc: ACC_W },
@@ -64,7 +65,7 @@ export async function runDemo(args: string[] = []): Promise<number> {
   const bad: Dma[] = [
     { what: 'unmapped IOVA', sid: sids.dma, ssid: -1, iova: 0x1000n, acc: 0 },
     { what: 'write to a read-only page', sid: sids.dma, ssid: -1, iova: 0xffff_4000n, acc: ACC_W },
-    { what: 'unprivileged access to a privileged page', sid: sids.dma, ssid: -1, iova: 0xffff_4000n, acc: ACC_U | ACC_W },
+    { what: 'unprivileged access to a privileged page', sid: sids.dma, ssid: -1, iova: 0xffff_5000n, acc: ACC_U },
     { what: 'access flag clear', sid: sids.dma, ssid: -1, iova: 0x9000_0000n, acc: 0 },
     { what: 'IOVA beyond T0SZ', sid: sids.dma, ssid: -1, iova: 0x1_0000_0000_0000n, acc: 0 },
     { what: 'SSID with no CD written (CD.V = 0)', sid: sids.sva, ssid: 3, iova: 0x4000_0000n, acc: 0 },

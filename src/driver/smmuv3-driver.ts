@@ -210,6 +210,8 @@ export class Smmuv3Driver {
     this.w64('PRIQ_BASE', BigInt(this.priqBase) | BigInt(this.priqLog2) | (1n << 62n));
     this.w32('PRIQ_PROD', 0);
     this.w32('PRIQ_CONS', 0);
+    // As Linux: record invalid-StreamID events, private TLB maintenance (no broadcast TLBI).
+    this.w32('CR2', regValue('CR2', { RECINVSID: 1, PTM: 1 }));
     this.w32('IRQ_CTRL', regValue('IRQ_CTRL', { GERROR_IRQEN: 1, EVENTQ_IRQEN: 1, PRIQ_IRQEN: 1 }));
     this.w32('CR0', regValue('CR0', { CMDQEN: 1 }));
     this.cmd('CFGI_STE_RANGE', { Range: 31 });
