@@ -70,6 +70,8 @@ function tlbiRange(m: SMMUv3, f: Record<string, bigint>): { first: number; pages
     return { first: firstPage, pages: 1 };
   }
   if (!m.feat.ril) return CERROR_ILL; // range invalidation not implemented (IDR3.RIL = 0)
+  // TG != 0 with NUM = SCALE = TTL = 0 is a Reserved combination (§4.4.1.1).
+  if ((f.NUM ?? 0n) === 0n && (f.SCALE ?? 0n) === 0n && (f.TTL ?? 0n) === 0n) return CERROR_ILL;
   const gShift = tg === 1 ? 12 : tg === 2 ? 14 : 16;
   const pages = (Number(f.NUM) + 1) * 2 ** Number(f.SCALE) * 2 ** (gShift - 12);
   return { first: firstPage - (firstPage % 2 ** (gShift - 12)), pages };
