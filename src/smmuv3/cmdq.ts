@@ -151,7 +151,9 @@ function execute(m: SMMUv3, w: Uint32Array): number {
       else {
         const rg = tlbiRange(m, f);
         if (typeof rg === 'number') return rg;
-        tlb.invalidate(TLB_EL2, -1, op === OP.TLBI_EL2_VA ? num('ASID') : -1, rg.first, rg.pages, false);
+        // With SMMU_CR2.E2H = 0 the ASID parameter of TLBI_EL2_VA is ignored (NS-EL2 entries carry no ASID, §4.4.2.8).
+        const e2h = (m.r[0x2c >> 2]! & 1) !== 0;
+        tlb.invalidate(TLB_EL2, -1, op === OP.TLBI_EL2_VA && e2h ? num('ASID') : -1, rg.first, rg.pages, false);
       }
       return 0;
     }
