@@ -7,7 +7,7 @@
 // tables (BigInt), the single source of every field position.
 import { encode, qwordsToWords, type Layout } from '../layout/layout.ts';
 import { EVT_BY_ID, PRIQ_ENTRY } from './events.ts';
-import { ACC_U, ACC_W, ACC_X } from './walk.ts';
+import { ACC_U, ACC_W, ACC_X, CLASS_TT } from './walk.ts';
 import type { SMMUv3 } from './smmuv3.ts';
 
 /** Builds the record for event `id` into m.evt, from the transaction and m.flt* details. */
@@ -33,6 +33,8 @@ export function writeEvent(
     InputAddr: input,
     IPA: m.fltS2 ? a & ~0xfffn & ((1n << 52n) - 1n) : 0n,
     FetchAddr: a & ~7n & ((1n << 52n) - 1n),
+    // Read (1) or write (0) nature of the translation-table access; meaningful when CLASS == TT.
+    TTRnW: m.fltClass === CLASS_TT ? (m.fltTtWrite ? 0 : 1) : 0,
   };
   m.evt.set(qwordsToWords(build(def.layout, candidates)));
 }

@@ -119,6 +119,8 @@ export class SMMUv3 {
   fltS2 = 0;
   fltClass = 0;
   fltAddr = 0;
+  /** The faulting translation-table access (CLASS TT) was a write: a descriptor update (TTRnW = 0). */
+  fltTtWrite = 0;
 
   /** Interrupts raised (wired lines; MSIs are memory writes). Not architectural state. */
   readonly irqs = { gerror: 0, evtq: 0, priq: 0, cmdSync: 0 };

@@ -117,6 +117,7 @@ export function walkS2(m: SMMUv3, slot: number, ipa: number, acc: number, cls: n
   const mem = m.mem;
   m.fltS2 = 1;
   m.fltClass = cls;
+  m.fltTtWrite = cls === CLASS_TT && (acc & ACC_W) !== 0 ? 1 : 0;
   m.fltAddr = ipa;
   if (ipa >= POW2[ias]!) return F_TRANSLATION;
   const hi = Math.floor(ipa / TWO32);
@@ -205,6 +206,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   m.fltS2 = 0;
   m.fltClass = CLASS_IN;
   m.fltAddr = 0;
+  m.fltTtWrite = 0;
   // Select TTB0 / TTB1 by VA[55]; with TBI the top byte is ignored (Arm ARM D8.8, AddrTop).
   const sel = (vaHi >>> 23) & 1;
   const tbi = (f1 & (sel === 0 ? S1F_TBI0 : S1F_TBI1)) !== 0;
