@@ -252,6 +252,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       const st = walkS2(m, slot, da, 0, CLASS_TT);
       if (st !== 0) return st;
       da = m.s2Pa;
+      m.fltClass = CLASS_IN; // a stage-1 fault below is CLASS IN, not the stage-2 walk's TT
     }
     if (!mem.read64(da)) {
       m.fltS2 = 0;
