@@ -284,9 +284,14 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       if ((f1 & S1F_HA) === 0) return F_ACCESS;
       newLo |= 0x400;
     }
-    // AP[2] (bit 7): read-only; AP[1] (bit 6): EL0 access. DBM (bit 51) + HD: writable-clean.
+    // AP[2] (bit 7): read-only; AP[1] (bit 6): EL0 access. DBM (bit 51) + HD: writable-clean. A
+    // writable-clean page counts as writable for every permission check (Arm ARM
+    // AArch64.S1ApplyOutputPerms: its effective AP[2] is 0), so PXN-if-EL0-writable and WXN apply
+    // to it even before it is dirtied; only the write permission in the result waits for the update.
+    const dbm = (f1 & S1F_HD) !== 0 && (dhi & 0x80000) !== 0;
+    const ap2x = (dbm ? 0 : (dlo >>> 7) & 1) | ((apt >>> 1) & 1); // effective AP[2] for execute
     let ap2 = (dlo >>> 7) & 1;
-    if (ap2 === 1 && (acc & ACC_W) !== 0 && (f1 & S1F_HD) !== 0 && (dhi & 0x80000) !== 0 && (apt & 2) === 0) {
+    if (ap2 === 1 && (acc & ACC_W) !== 0 && dbm && (apt & 2) === 0) {
       ap2 = 0;
       newLo &= ~0x80;
     }
@@ -299,17 +304,18 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       // EL2 regime: one privilege level, AP[1] RES1, XN = bit 54. Unprivileged accesses are
       // treated as privileged.
       ap1 = 0;
-      const x = uxn === 0 && !((f1 & S1F_WXN) !== 0 && ap2 === 0) ? 1 : 0;
+      const x = uxn === 0 && !((f1 & S1F_WXN) !== 0 && ap2x === 0) ? 1 : 0;
       perm = P_R | U_R | (ap2 === 0 ? P_W | U_W : 0) | (x * (P_X | U_X));
     } else {
       const pan = (f1 & S1F_PAN) !== 0 && ap1 === 1;
       const uw = ap1 === 1 && ap2 === 0;
+      const uwx = ap1 === 1 && ap2x === 0; // EL0-writable, counting writable-clean
       const wxn = (f1 & S1F_WXN) !== 0;
       perm =
         (pan ? 0 : P_R | (ap2 === 0 ? P_W : 0)) |
-        (ap1 === 1 ? U_R | (ap2 === 0 ? U_W : 0) : 0) |
-        (pxn === 0 && !uw && !(wxn && ap2 === 0) ? P_X : 0) |
-        (uxn === 0 && !(wxn && uw) ? U_X : 0);
+        (ap1 === 1 ? U_R | (uw ? U_W : 0) : 0) |
+        (pxn === 0 && !uwx && !(wxn && ap2x === 0) ? P_X : 0) |
+        (uxn === 0 && !(wxn && uwx) ? U_X : 0);
     }
     const need = REQUIRED[acc & 7]!;
     if ((perm & need) !== need) return F_PERMISSION;
