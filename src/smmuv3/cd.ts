@@ -141,7 +141,7 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   if (get(w, ENDI) === 1) return C_BAD_CD; // big-endian tables not supported
   const asid = get(w, ASID);
   if (!feat.asid16 && asid > 0xff) return C_BAD_CD;
-  const el2 = ci[o + K_KIND] === KIND_S1 && steStrw(m) >= 2;
+  const el2 = ci[o + K_KIND] === KIND_S1 && feat.hyp && steStrw(m) === 2;
   // Stalls (§5.5): CD.S = 1 with no stall model or through STE.S1STALLD = 1, and CD.S = 0 when the
   // model forces stalls (STALL_MODEL 0b10), are ILLEGAL.
   const stall = get(w, S);

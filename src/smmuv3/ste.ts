@@ -138,10 +138,10 @@ export function decodeSte(m: SMMUv3, slot: number): number {
   if (s1) {
     const strw = get(w, STRW);
     if (!s2) {
-      if (strw === 1) return C_BAD_STE; // reserved
-      if (strw >= 2 && !feat.hyp) return C_BAD_STE; // EL2 regimes need IDR0.HYP
-      if (strw === 3 && (m.r[0x2c >> 2]! & 1) === 0) return C_BAD_STE; // EL2-E2H needs CR2.E2H
-      if (strw >= 2) ci[o + K_VMID] = 0; // EL2 translations are not VMID-tagged
+      // STRW is RES0 (ignored) without IDR0.HYP; with it, 0bx1 is ILLEGAL and 0b10 selects NS-EL2, or
+      // NS-EL2-E2H when SMMU_CR2.E2H = 1 (§5.2 STRW, §5.2.2). EL2-E2H is not modelled: it behaves as NS-EL2.
+      if (feat.hyp && (strw & 1) !== 0) return C_BAD_STE;
+      if (feat.hyp && strw === 2) ci[o + K_VMID] = 0; // EL2 translations are not VMID-tagged
     }
     const cdmax = get(w, S1CDMAX);
     if (cdmax > feat.ssidBits) return C_BAD_STE;
