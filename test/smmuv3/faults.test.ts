@@ -703,3 +703,37 @@ describe('nested: stage-2 faults on the stage-1 walk (CLASS CD / TT / IN)', () =
 function cdFieldsRaw(ttb0: bigint): Fields {
   return { V: 1, T0SZ: 16, TG0: TG0[12], EPD1: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASID: 5, TTB0: ttb0 };
 }
+
+describe('StreamWorld (STE.STRW, SMMU_CR2.E2H; §5.2 STRW)', () => {
+  const e2h = (r: Rig) => withSmmuDisabled(r, () => r.drv.w32('CR2', regValue('CR2', { E2H: 1, RECINVSID: 1, PTM: 1 })));
+  const privOnly = (pt: PageTable) => pt.map(VA, BigInt(PA), 0x1000n, { ap: 0 });
+  run([
+    { name: 'STRW is RES0 without IDR0.HYP: STRW 0b10 is ignored (EL1)', build: (r) => void s1(r, { ste: { STRW: 2 } }), pa: PA + 0x10 },
+    { name: 'STRW is RES0 without IDR0.HYP: STRW 0b01 is ignored (EL1)', build: (r) => void s1(r, { ste: { STRW: 1 } }), pa: PA + 0x10 },
+    { name: 'HYP: STRW 0b01 is ILLEGAL', opts: { hyp: true }, build: (r) => void s1(r, { ste: { STRW: 1 } }), event: badSte() },
+    { name: 'HYP: STRW 0b11 is ILLEGAL (even with CR2.E2H = 1)', opts: { hyp: true }, build: (r) => { e2h(r); s1(r, { ste: { STRW: 3 } }); }, event: badSte() },
+    { name: 'HYP: STRW is IGNORED with stage 2 (Config S2, STRW 0b11)', opts: { hyp: true }, build: (r) => { s2Ste(r, { STRW: 3 }); return { iova: 0x1010n }; }, pa: PA + 0x10 },
+    {
+      name: 'HYP, STRW 0b10, E2H 0 (NS-EL2): one privilege level, unprivileged accesses act as privileged',
+      opts: { hyp: true },
+      build: (r) => go(s1(r, { ste: { STRW: 2 }, map: privOnly }), { acc: ACC_U }),
+      pa: PA + 0x10,
+    },
+  ]);
+  // EL2-E2H (STRW 0b10 with CR2.E2H = 1) is an EL1-like regime with two VA ranges and two privilege
+  // levels in the EL2 TLB: the model treats it as plain NS-EL2 (one range, one privilege level).
+  it.fails('HYP, STRW 0b10, E2H 1 (NS-EL2-E2H): the TTB1 range translates [EL2-E2H not modelled]', () => {
+    const r = rig({ hyp: true }, {}, 4);
+    e2h(r);
+    const pt1 = s1Table(r);
+    pt1.map(0xffff_ffff_8000_0000n, 0x9100_0000n, 0x1000n);
+    s1(r, { ste: { STRW: 2 }, cd: { EPD1: 0, T1SZ: 16, TG1: TG1[12], TTB1: BigInt(pt1.root) } });
+    expect(tx(r, SID, -1, 0xffff_ffff_8000_0010n, 0).pa).toBe(0x9100_0010);
+  });
+  it.fails('HYP, STRW 0b10, E2H 1 (NS-EL2-E2H): AP[1] = 0 denies unprivileged access [EL2-E2H not modelled]', () => {
+    const r = rig({ hyp: true }, {}, 4);
+    e2h(r);
+    s1(r, { ste: { STRW: 2 }, map: privOnly });
+    expect(tx(r, SID, -1, VA, ACC_U).event).toBe(0x13);
+  });
+});
