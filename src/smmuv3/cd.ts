@@ -102,6 +102,8 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     w[0] = m.mem.lo;
     w[1] = m.mem.hi;
     if (get(w, L1_V) === 0) return C_BAD_SUBSTREAMID;
+    // An L1CD.L2Ptr outside the OAS/IAS is C_BAD_SUBSTREAMID too (§7.3.9).
+    if ((w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) >>> (m.feat.oasBits - 32) !== 0) return C_BAD_SUBSTREAMID;
     const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * TWO32 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask) >>> 0);
     cdAddr = l2 + (idx & ((1 << split) - 1)) * 64;
   }

@@ -151,6 +151,8 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     if (cdmax !== 0 && !feat.cd2l && (fmt === 1 || fmt === 2)) return C_BAD_STE;
     // S1STALLD = 1 is ILLEGAL unless STALL_MODEL = 0b00 (stall and terminate both supported; §5.5).
     if (get(w, S1STALLD) === 1 && feat.stallModel !== 0) return C_BAD_STE;
+    // A context pointer outside the OAS (or the IAS, = OAS here, when it is an IPA) is ILLEGAL (§5.2, §5.2.2).
+    if ((w[CTXPTR.w + 1]! & CTXPTR.hiMask) >>> (feat.oasBits - 32) !== 0) return C_BAD_STE;
     cf[of + KF_CTXPTR] = (w[CTXPTR.w + 1]! & CTXPTR.hiMask) * 4294967296 + ((w[CTXPTR.w]! & CTXPTR.loMask) >>> 0);
   }
   if (s2) {
