@@ -126,9 +126,14 @@ export function decodeSte(m: SMMUv3, slot: number): number {
   const s2 = (config & 2) !== 0;
   if ((s1 && !feat.s1) || (s2 && !feat.s2)) return C_BAD_STE; // stage not implemented
   ci[o + K_KIND] = s1 && s2 ? KIND_NESTED : s1 ? KIND_S1 : KIND_S2;
-  ci[o + K_EATS] = get(w, EATS);
-  if (feat.ats && get(w, EATS) === 3) return C_BAD_STE; // EATS 0b11 reserved
-  if (feat.ats && get(w, EATS) === 2 && !s2) return C_BAD_STE; // split-stage ATS needs stage 2
+  // EATS (§5.2, §5.2.2; IGNORED without IDR0.ATS): 0b11 (DPT checks) behaves as 0b00 without IDR3.DPT;
+  // split-stage 0b10 needs Config 0b111 and S2S = 0 (IDR0.NS1ATS = 0 here); full ATS 0b01 with stage 2
+  // needs S2S = 0.
+  let eats = feat.ats ? get(w, EATS) : 0;
+  if (eats === 3) eats = 0;
+  if (eats === 2 && (!s1 || !s2 || get(w, S2S) === 1)) return C_BAD_STE;
+  if (eats === 1 && s2 && get(w, S2S) === 1) return C_BAD_STE;
+  ci[o + K_EATS] = eats;
   if (feat.s2) {
     // With stage 2 implemented, S2VMID tags stage-1-only translations too (§5.2).
     const vmid = get(w, S2VMID);
