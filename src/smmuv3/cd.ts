@@ -140,7 +140,8 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   const of = slot * KF_STRIDE;
   if (get(w, V) === 0) return C_BAD_CD;
   if (get(w, AA64) === 0) return C_BAD_CD; // AArch32 LPAE tables not implemented (IDR0.TTF = AArch64)
-  if (get(w, ENDI) === 1) return C_BAD_CD; // big-endian tables not supported
+  // Big-endian tables are not supported (TTENDIAN = LE); ENDI is IGNORED when both walks are disabled.
+  if (get(w, ENDI) === 1 && (get(w, EPD0) === 0 || get(w, EPD1) === 0)) return C_BAD_CD;
   const asid = get(w, ASID);
   if (!feat.asid16 && asid > 0xff) return C_BAD_CD;
   const el2 = ci[o + K_KIND] === KIND_S1 && feat.hyp && steStrw(m) === 2;
