@@ -215,6 +215,11 @@ describe('C_BAD_STE', () => {
     { name: 'S2HA = 1 without HTTU', opts: { httu: 0 }, build: (r) => s2Ste(r, { S2HA: 1 }), event: badSte() },
     { name: 'S2HD = 1 with HTTU access flag only', opts: { httu: 1 }, build: (r) => s2Ste(r, { S2HA: 1, S2HD: 1 }), event: badSte() },
     { name: 'S2VMID[15:8] != 0 without IDR0.VMID16', opts: { vmid16: false }, build: (r) => s2Ste(r, { S2VMID: 0x100 }), event: badSte() },
+    { name: 'S1ContextPtr beyond the OAS (48 bits)', build: (r) => void s1(r, { ste: { S1ContextPtr: 1n << 48n } }), event: badSte() },
+    { name: 'EATS 0b11 without DPT behaves as 0b00', build: (r) => void s1(r, { ste: { EATS: 3 } }), pa: PA + 0x10 },
+    { name: 'EATS 0b10 (split-stage) without stage 1 and stage 2 both translating', build: (r) => s2Ste(r, { EATS: 2 }), event: badSte() },
+    { name: 'EATS 0b01 with stage 2 and S2S = 1', build: (r) => s2Ste(r, { EATS: 1, S2S: 1 }), event: badSte() },
+    { name: 'EATS is IGNORED without IDR0.ATS', opts: { ats: false }, build: (r) => { s2Ste(r, { EATS: 2 }); return { iova: 0x1010n }; }, pa: PA + 0x10 },
   ]);
 });
 
@@ -238,6 +243,7 @@ describe('C_BAD_CD, F_CD_FETCH', () => {
     { name: 'TG1 = 0b00 (reserved) with EPD1 = 0', build: (r) => void s1(r, { cd: { EPD1: 0, TG1: 0, T1SZ: 16 } }), event: badCd() },
     { name: 'EPD0 = 1: TG0 and T0SZ are IGNORED', build: (r) => go(s1(r, { cd: { EPD0: 1, TG0: 3, T0SZ: 63 } }), { iova: VA }), event: ['F_TRANSLATION', tf(VA)] },
     { name: 'ENDI = 1 (big-endian not supported)', build: (r) => void s1(r, { cd: { ENDI: 1 } }), event: badCd() },
+    { name: 'ENDI is IGNORED when EPD0 = EPD1 = 1', build: (r) => void s1(r, { cd: { ENDI: 1, EPD0: 1, EPD1: 1 } }), event: ['F_TRANSLATION', tf(VA + 0x10n)] },
     { name: 'A = 0 with IDR0.TERM_MODEL = 1', build: (r) => void s1(r, { cd: { A: 0 } }), event: badCd() },
     { name: 'S = 1 with STALL_MODEL = 0b01', opts: { stallModel: 'none' }, build: (r) => void s1(r, { cd: { S: 1 } }), event: badCd() },
     { name: 'S = 1 through an STE with S1STALLD = 1', build: (r) => void s1(r, { cd: { S: 1 }, ste: { S1STALLD: 1 } }), event: badCd() },
@@ -266,6 +272,16 @@ describe('C_BAD_CD, F_CD_FETCH', () => {
         return { ssid: 0x85 };
       },
       event: ['F_CD_FETCH', { SSV: 1, SubstreamID: 0x85, FetchAddr: 0x3_0000_0010n }],
+    },
+    {
+      name: '2-level: L1CD.L2Ptr beyond the OAS: C_BAD_SUBSTREAMID',
+      build: (r) => {
+        const l1 = r.alloc.alloc(64, 64);
+        r.mem.writeQwords(l1 + 8, [(1n << 49n) | 1n]);
+        r.drv.writeSte(SID, { V: 1, Config: 5, S1ContextPtr: BigInt(l1), S1CDMax: 8, S1Fmt: 1 });
+        return { ssid: 0x45 };
+      },
+      event: ['C_BAD_SUBSTREAMID', { SubstreamID: 0x45, StreamID: SID }],
     },
     {
       name: '2-level: L1CD.L2Ptr not backed: F_CD_FETCH at the CD',
