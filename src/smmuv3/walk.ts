@@ -145,7 +145,7 @@ export function walkS2(m: SMMUv3, slot: number, ipa: number, acc: number, cls: n
       bits = stride;
       continue;
     }
-    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, ps)) return F_TRANSLATION;
+    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return F_TRANSLATION;
     const oa = descOA(dlo, dhi, g, s);
     if (oa >= POW2[ps]!) return F_ADDR_SIZE;
     // Access flag.
@@ -185,11 +185,15 @@ export function walkS2(m: SMMUv3, slot: number, ipa: number, acc: number, cls: n
   }
 }
 
-/** Block descriptors: 4K at levels 1-2, 16K at level 2, 64K at level 2 (and 1 with 52-bit OA). */
-function blockAllowed(g: number, level: number, oaBits: number): boolean {
+/**
+ * Block descriptors: 4K at levels 1-2, 16K at level 2, 64K at level 2, and at level 1 when the
+ * implementation has 52-bit PAs (Arm ARM AArch64.BlockDescSupported: PAMax, here SMMU_IDR5.OAS,
+ * not the configured IPS / S2PS; an output beyond those is an Address Size fault instead).
+ */
+function blockAllowed(g: number, level: number, pamax: number): boolean {
   if (g === 12) return level === 1 || level === 2;
   if (g === 14) return level === 2;
-  return level === 2 || (level === 1 && oaBits > 48);
+  return level === 2 || (level === 1 && pamax >= 52);
 }
 
 /**
@@ -276,7 +280,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       bits = stride;
       continue;
     }
-    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, ips)) return F_TRANSLATION;
+    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return F_TRANSLATION;
     const oa = descOA(dlo, dhi, g, s);
     if (oa >= POW2[ips]!) return F_ADDR_SIZE;
     let newLo = dlo;
