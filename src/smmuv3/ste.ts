@@ -67,12 +67,13 @@ export function fetchSte(m: SMMUv3, sid: number): number {
     const w = m.l1w;
     w[0] = mem.lo;
     w[1] = mem.hi;
-    let span = (w[L1_SPAN.w]! >>> L1_SPAN.shift) & L1_SPAN.mask;
-    if (span === 0) return C_BAD_STREAMID;
-    if (span > split + 1) span = split + 1; // larger spans are reserved and behave as SPLIT+1
+    const span = (w[L1_SPAN.w]! >>> L1_SPAN.shift) & L1_SPAN.mask;
+    // Span 0, a reserved Span (12..31, behaves as 0) or one out of bounds for SPLIT: no valid STE (§5.1.1, §7.3.3).
+    if (span === 0 || span > split + 1) return C_BAD_STREAMID;
     const l2idx = sid & ((1 << split) - 1);
     if (l2idx >= 1 << (span - 1)) return C_BAD_STREAMID;
-    const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * 4294967296 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask) >>> 0);
+    // L2Ptr[5 + Span - 1:0] are treated as 0: the level-2 array is aligned to its size (§5.1 L2Ptr).
+    const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * 4294967296 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask & ~((64 << (span - 1)) - 1)) >>> 0);
     steAddr = l2 + l2idx * 64;
   } else {
     // FMT 0b00 linear; reserved FMT values (and 2-level without IDR0.ST_LEVEL) behave as linear.
