@@ -154,6 +154,37 @@ describe('stream table: C_BAD_STREAMID, F_STE_FETCH', () => {
       event: ['C_BAD_STREAMID', { StreamID: 0x202 }],
     },
     {
+      name: '2-level: L1STD.Span > SPLIT + 1 is out of bounds', d: L2,
+      build: (r) => {
+        const l2 = r.alloc.alloc(64 << 9, 64 << 9);
+        r.mem.writeQwords(l2 + 5 * 64, [9n]); // a bypass STE at index 5
+        r.mem.writeQwords(r.drv.strtab + 4 * 8, encode(L1STD, { Span: 10, L2Ptr: BigInt(l2) }));
+        return { sid: 0x405 };
+      },
+      event: ['C_BAD_STREAMID', { StreamID: 0x405 }],
+    },
+    {
+      name: '2-level: L1STD.Span 12..31 is reserved and behaves as 0', d: L2,
+      build: (r) => {
+        const l2 = r.alloc.alloc(64 << 8, 64 << 8);
+        r.mem.writeQwords(l2 + 5 * 64, [9n]);
+        r.mem.writeQwords(r.drv.strtab + 4 * 8, encode(L1STD, { Span: 12, L2Ptr: BigInt(l2) }));
+        return { sid: 0x405 };
+      },
+      event: ['C_BAD_STREAMID', { StreamID: 0x405 }],
+    },
+    {
+      name: '2-level: L2Ptr bits below the level-2 array size are treated as 0', d: L2,
+      build: (r) => {
+        const l2 = r.alloc.alloc(128, 128);
+        r.mem.writeQwords(l2, [9n]); // STE 0: bypass
+        r.mem.writeQwords(l2 + 64, [1n]); // what a misaligned L2Ptr would hit: abort
+        r.mem.writeQwords(r.drv.strtab + 4 * 8, encode(L1STD, { Span: 2, L2Ptr: BigInt(l2 + 64) }));
+        return { sid: 0x400, iova: 0x1234n };
+      },
+      pa: 0x1234,
+    },
+    {
       name: 'linear: stream table not backed: F_STE_FETCH with the STE address',
       build: (r) => {
         withSmmuDisabled(r, () => r.drv.w64('STRTAB_BASE', 0x1_0000_0000n));
