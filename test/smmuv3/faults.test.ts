@@ -397,6 +397,22 @@ describe('translation faults: F_WALK_EABT, F_TRANSLATION, F_ADDR_SIZE', () => {
       event: ['F_ADDR_SIZE', tf(VA + 0x10n)],
     },
     {
+      name: 'stage 2 only: IPA above the S2T0SZ range (40 bits): stage-2 F_TRANSLATION',
+      build: (r) => {
+        s2Ste(r, {});
+        return { iova: 0x100_0000_1234n };
+      },
+      event: ['F_TRANSLATION', tf(0x100_0000_1234n, { s2: 1, ipa: 0x100_0000_1000n })],
+    },
+    {
+      name: 'stage 2 only: input above the IAS (48 bits): stage-1 F_ADDR_SIZE',
+      build: (r) => {
+        s2Ste(r, {});
+        return { iova: 0x1_0000_0000_1234n, acc: ACC_W };
+      },
+      event: ['F_ADDR_SIZE', tf(0x1_0000_0000_1234n, { acc: ACC_W })],
+    },
+    {
       name: 'stage-2 output beyond S2PS (32 bits): F_ADDR_SIZE, S2 = 1',
       build: (r) => {
         const pt = s2Table(r, 12, 40, 1);
