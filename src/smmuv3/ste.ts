@@ -58,7 +58,8 @@ export function fetchSte(m: SMMUv3, sid: number): number {
   if (fmt === 1 && m.feat.st2l) {
     let split = (cfg >>> 6) & 0x1f;
     if (split !== 6 && split !== 8 && split !== 10) split = 6; // reserved SPLIT values behave as 6
-    if (split > log2size) split = log2size;
+    // SPLIT above LOG2SIZE needs no adjustment: every valid StreamID then has L1 index 0, and the
+    // level-2 array may still hold up to 2^SPLIT STEs (Span up to SPLIT + 1).
     const l1Addr = baseN + (sid >>> split) * 8;
     if (!mem.read64(l1Addr)) {
       m.fltAddr = l1Addr;
