@@ -2,6 +2,10 @@
 // invalidation in caching mode (stale before, fresh after), range invalidation, ATC/PRI/stall
 // commands, CMD_SYNC completion signals, and the command-error protocol (§7.1: CMDQ_CONS.ERR,
 // GERROR.CMDQ_ERR, processing halted until GERRORN acknowledges it), queue wrap.
+//
+// "Stale" rows check this model's exact invalidation scope: the architecture permits over-invalidation
+// and caching less, but the model promises that only a CFGI_* / TLBI_* in scope changes what is cached
+// (src/smmuv3/tlb.ts, config-cache.ts), so that a driver missing an invalidation is caught.
 import { describe, expect, it } from 'vitest';
 import type { CmdName } from '../../src/smmuv3/commands.ts';
 import { pageRequest } from '../../src/smmuv3/evtq.ts';
