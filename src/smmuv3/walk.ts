@@ -251,7 +251,8 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   let pxnT = 0;
   let uxnT = 0;
   for (;;) {
-    let da = table + indexAt(vaHi, vaLo, s, bits) * 8;
+    const dIpa = table + indexAt(vaHi, vaLo, s, bits) * 8; // an IPA when nested
+    let da = dIpa;
     if (nested) {
       const st = walkS2(m, slot, da, 0, CLASS_TT);
       if (st !== 0) return st;
@@ -323,6 +324,14 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
     }
     const need = REQUIRED[acc & 7]!;
     if ((perm & need) !== need) return F_PERMISSION;
+    if (nested && newLo !== dlo) {
+      // The Access flag / dirty state update writes the descriptor at its IPA: stage 2 must allow
+      // that write (Arm ARM AArch64.MemSwapTableDesc). A stage-2 fault here has CLASS TT and
+      // TTRnW = write (IHI0070 §7.3.16); it comes before the translation of the output address.
+      const st = walkS2(m, slot, dIpa, ACC_W, CLASS_TT);
+      if (st !== 0) return st;
+      m.fltClass = CLASS_IN;
+    }
     let pa = oa + lowBits(vaHi, vaLo, s);
     let shift = s;
     if (nested && !m.atsSplit) {
