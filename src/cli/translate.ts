@@ -113,8 +113,16 @@ export async function translateCmd(args: string[]): Promise<number> {
       if (l.trim() !== '') reqs.push(parseBatchLine(l, `${values.batch}:${i + 1}`));
     });
     const smmu = load(values.image, values.caching ?? false);
+    // Each request sees the image as loaded: the register state (queue pointers, GERROR) is
+    // restored after each one, so a result never depends on the requests before it. (Memory the
+    // SMMU wrote, such as event records, stays; on a Linux image nothing else is written.)
+    const saved = smmu.r.slice();
     const out: string[] = [];
-    for (const q of reqs) out.push(JSON.stringify(runRequest(smmu, q)));
+    for (const q of reqs) {
+      out.push(JSON.stringify(runRequest(smmu, q)));
+      smmu.r.set(saved);
+      smmu.stalls.length = 0;
+    }
     process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
     return 0;
   }
