@@ -5,7 +5,7 @@ const { addrField, wordField } = Mlayout;
 import * as Mlayouts from './layouts.ts';
 const { CD, L1CD } = Mlayouts;
 import * as Mconfig_cache from './config-cache.ts';
-const { K, KF, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_AFFD, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S1F_WXN } = Mconfig_cache;
+const { K, KF, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_AFFD, S1F_E2H, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S1F_WXN } = Mconfig_cache;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mste from './ste.ts';
@@ -144,7 +144,12 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   if (get(w, ENDI) === 1 && (get(w, EPD0) === 0 || get(w, EPD1) === 0)) return C_BAD_CD;
   const asid = get(w, ASID);
   if (!feat.asid16 && asid > 0xff) return C_BAD_CD;
-  const el2 = ci[o + K_KIND] === KIND_S1 && feat.hyp && steStrw(m) === 2;
+  // STRW = EL2: with CR2.E2H = 0 the NS-EL2 regime (one VA range, one privilege level); with
+  // E2H = 1, NS-EL2-E2H, which translates like EL1 (two ranges, AP[1], PXN/UXN) but is tagged in
+  // the TLB as EL2 (ASID, no VMID).
+  const strwEl2 = ci[o + K_KIND] === KIND_S1 && feat.hyp && steStrw(m) === 2;
+  const e2h = strwEl2 && (m.r[0x2c >> 2]! & 1) !== 0;
+  const el2 = strwEl2 && !e2h;
   // Stalls (§5.5): CD.S = 1 with no stall model or through STE.S1STALLD = 1, and CD.S = 0 when the
   // model forces stalls (STALL_MODEL 0b10), are ILLEGAL.
   const stall = get(w, S);
@@ -194,7 +199,8 @@ export function decodeCd(m: SMMUv3, slot: number): number {
     (get(w, R) ? S1F_R : 0) |
     (stall ? S1F_S : 0) |
     (get(w, A) ? S1F_A : 0) |
-    (el2 ? S1F_EL2 : 0);
+    (el2 ? S1F_EL2 : 0) |
+    (e2h ? S1F_E2H : 0);
   // TTBx: bits below the start table's size are treated as zero (tables are size-aligned).
   cf[of + KF_TTB0] = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0) : 0;
   cf[of + KF_TTB1] = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1) : 0;

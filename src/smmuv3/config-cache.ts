@@ -66,7 +66,8 @@ export const S1F_PAN = 1 << 9;
 export const S1F_R = 1 << 10; // record faults
 export const S1F_S = 1 << 11; // stall faults
 export const S1F_A = 1 << 12; // abort (1) or RAZ/WI (0) on termination
-export const S1F_EL2 = 1 << 13; // STRW EL2: one privilege level, AP[1] ignored
+export const S1F_EL2 = 1 << 13; // STRW EL2 (CR2.E2H = 0): one privilege level, AP[1] ignored
+export const S1F_E2H = 1 << 14; // STRW EL2 with CR2.E2H = 1: EL1-like translation, EL2 TLB tagging
 
 export const S2F_AFFD = 1 << 0;
 export const S2F_HA = 1 << 1;

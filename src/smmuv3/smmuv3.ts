@@ -9,7 +9,7 @@ import type { ConfigCache as ConfigCacheT } from './config-cache.ts';
 import type { Features as FeaturesT } from './features.ts';
 import type { Tlb as TlbT } from './tlb.ts';
 import * as Mconfig_cache from './config-cache.ts';
-const { ConfigCache, K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } = Mconfig_cache;
+const { ConfigCache, K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_E2H, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } = Mconfig_cache;
 import * as Mcd from './cd.ts';
 const { fetchCd } = Mcd;
 import * as Mcmdq from './cmdq.ts';
@@ -384,7 +384,7 @@ export class SMMUv3 {
       const f1 = ci[o + K_S1F]!;
       const tbi = (f1 & ((hi >>> 23) & 1 ? S1F_TBI1 : S1F_TBI0)) !== 0;
       const khi = tbi ? hi & 0xffffff : hi;
-      const kind = (f1 & S1F_EL2) !== 0 ? TLB_EL2 : TLB_S1;
+      const kind = (f1 & (S1F_EL2 | S1F_E2H)) !== 0 ? TLB_EL2 : TLB_S1;
       const tag = (ci[o + K_VMID]! << 16) | ci[o + K_ASID]!;
       const tlb = this.tlb;
       if (tlb.lookup(tag, khi, lo, kind)) {

@@ -146,7 +146,7 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     const strw = get(w, STRW);
     if (!s2) {
       // STRW is RES0 (ignored) without IDR0.HYP; with it, 0bx1 is ILLEGAL and 0b10 selects NS-EL2, or
-      // NS-EL2-E2H when SMMU_CR2.E2H = 1 (§5.2 STRW, §5.2.2). EL2-E2H is not modelled: it behaves as NS-EL2.
+      // NS-EL2-E2H when SMMU_CR2.E2H = 1 (§5.2 STRW, §5.2.2; the difference is decoded in cd.ts).
       if (feat.hyp && (strw & 1) !== 0) return C_BAD_STE;
       if (feat.hyp && strw === 2) ci[o + K_VMID] = 0; // EL2 translations are not VMID-tagged
     }

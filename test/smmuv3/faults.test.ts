@@ -785,7 +785,7 @@ describe('StreamWorld (STE.STRW, SMMU_CR2.E2H; §5.2 STRW)', () => {
   ]);
   // EL2-E2H (STRW 0b10 with CR2.E2H = 1) is an EL1-like regime with two VA ranges and two privilege
   // levels in the EL2 TLB: the model treats it as plain NS-EL2 (one range, one privilege level).
-  it.fails('HYP, STRW 0b10, E2H 1 (NS-EL2-E2H): the TTB1 range translates [EL2-E2H not modelled]', () => {
+  it('HYP, STRW 0b10, E2H 1 (NS-EL2-E2H): the TTB1 range translates', () => {
     const r = rig({ hyp: true }, {}, 4);
     e2h(r);
     const pt1 = s1Table(r);
@@ -793,7 +793,7 @@ describe('StreamWorld (STE.STRW, SMMU_CR2.E2H; §5.2 STRW)', () => {
     s1(r, { ste: { STRW: 2 }, cd: { EPD1: 0, T1SZ: 16, TG1: TG1[12], TTB1: BigInt(pt1.root) } });
     expect(tx(r, SID, -1, 0xffff_ffff_8000_0010n, 0).pa).toBe(0x9100_0010);
   });
-  it.fails('HYP, STRW 0b10, E2H 1 (NS-EL2-E2H): AP[1] = 0 denies unprivileged access [EL2-E2H not modelled]', () => {
+  it('HYP, STRW 0b10, E2H 1 (NS-EL2-E2H): AP[1] = 0 denies unprivileged access', () => {
     const r = rig({ hyp: true }, {}, 4);
     e2h(r);
     s1(r, { ste: { STRW: 2 }, map: privOnly });
