@@ -7,11 +7,14 @@
 // CERROR_ATC_INV_SYNC (a CMD_SYNC after an ATC_INV that did not complete). The error goes to
 // CMDQ_CONS.ERR, GERROR.CMDQ_ERR toggles, CONS stays on the failing command, and processing halts
 // until software acknowledges the error through GERRORN.
-import { decode, wordsToQwords } from '../layout/layout.ts';
+import { decode, reservedMasks, wordsToQwords } from '../layout/layout.ts';
 import { CFGI_ALL_RANGE, CMD_BY_OP, OP } from './commands.ts';
 import { queueGeometry, raiseGerror } from './evtq.ts';
 import { TLB_EL2, TLB_S1, TLB_S2 } from './tlb.ts';
 import type { SMMUv3 } from './smmuv3.ts';
+
+/** RES0 bits of each command, from its layout table. */
+const RESERVED: readonly (readonly bigint[] | undefined)[] = CMD_BY_OP.map((d) => (d ? reservedMasks(d.layout) : undefined));
 
 export const CERROR_NONE = 0;
 export const CERROR_ILL = 1;
@@ -81,7 +84,11 @@ function execute(m: SMMUv3, w: Uint32Array): number {
   const op = w[0]! & 0xff;
   const def = CMD_BY_OP[op];
   if (!def) return CERROR_ILL;
-  const f = decode(def.layout, wordsToQwords(w));
+  const q = wordsToQwords(w);
+  // Reserved fields must be zero (§7.1: a command with a non-zero RES0 field is CERROR_ILL).
+  const res0 = RESERVED[op]!;
+  if ((q[0]! & res0[0]!) !== 0n || (q[1]! & res0[1]!) !== 0n) return CERROR_ILL;
+  const f = decode(def.layout, q);
   if ((f.SSec ?? 0n) !== 0n) return CERROR_ILL; // Secure StreamIDs on the Non-secure queue
   const feat = m.feat;
   const cc = m.cc;

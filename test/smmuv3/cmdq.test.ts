@@ -219,6 +219,15 @@ describe('TLBI_* in caching mode: exactly the scope of each command is refreshed
     expect(pattern()).toEqual(ALL_OLD);
   });
 
+  it('a non-zero reserved field: CERROR_ILL (§7.1), and the command is not executed', () => {
+    const { r, pattern } = tlbRig();
+    // CMD_TLBI_NH_ALL with bit 20 of qword 0 set (RES0) and otherwise valid.
+    r.drv.rawCmd([0x10n | (1n << 20n), 0n]);
+    r.drv.sync();
+    expect({ err: consErr(r), cmdqErr: gerrorActive(r) & 1 }).toEqual({ err: CERROR_ILL, cmdqErr: 1 });
+    expect(pattern()).toEqual(ALL_OLD);
+  });
+
   it('stage-1 commands on an SMMU without stage 1: CERROR_ILL', () => {
     const r = rig({ stage1: false });
     r.drv.cmd('TLBI_NH_ALL', {});
