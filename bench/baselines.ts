@@ -36,8 +36,8 @@ const OA_LO = 0xfffff000;
 export let bareCheck = 0;
 
 /**
- * The reads of one full translation in walk mode: L1STD, 8 STE qwords, L1CD, 3 CD qwords, then
- * the 4 stage-1 descriptors, each a 64-bit read as two Uint32 halves, each address depending on
+ * The reads of one full translation in walk mode: L1STD, STE qwords 0-3, L1CD, CD qwords 0-2,
+ * then the 4 stage-1 descriptors (13 reads), each a 64-bit read as two Uint32 halves, each address depending on
  * the previous read. `base` = physical address of ram[0]; `strtab` = STRTAB_BASE.
  */
 export function bareWalk(ram: Uint32Array, base: number, strtab: number, req: Uint32Array, n: number): number {
@@ -53,12 +53,11 @@ export function bareWalk(ram: Uint32Array, base: number, strtab: number, req: Ui
     let dlo = ram[w]!;
     let dhi = ram[w + 1]!;
     let a = (dhi & STD_HI) * TWO32 + ((dlo & STD_LO) >>> 0);
-    // STE: 8 qwords; S1ContextPtr in qword 0.
+    // STE: qwords 0-3 (what fetchSte reads); S1ContextPtr in qword 0.
     w = (a - base + (sid & ((1 << SPLIT) - 1)) * 64) >>> 2;
     dlo = ram[w]!;
     dhi = ram[w + 1]!;
     chk ^= ram[w + 2]! ^ ram[w + 3]! ^ ram[w + 4]! ^ ram[w + 5]! ^ ram[w + 6]! ^ ram[w + 7]!;
-    chk ^= ram[w + 8]! ^ ram[w + 9]! ^ ram[w + 10]! ^ ram[w + 11]! ^ ram[w + 12]! ^ ram[w + 13]! ^ ram[w + 14]! ^ ram[w + 15]!;
     a = (dhi & CTX_HI) * TWO32 + ((dlo & CTX_LO) >>> 0);
     // L1CD[SSID[19:6]] -> CD leaf.
     w = (a - base + (ssid >>> CD_SPLIT) * 8) >>> 2;
@@ -91,7 +90,7 @@ export function bareWalk(ram: Uint32Array, base: number, strtab: number, req: Ui
   return sum;
 }
 
-/** The reads of the configuration lookup alone: L1STD, 8 STE qwords, L1CD, 3 CD qwords. Sums TTB0. */
+/** The reads of the configuration lookup alone: L1STD, STE qwords 0-3, L1CD, CD qwords 0-2 (9 reads). Sums TTB0. */
 export function bareConfig(ram: Uint32Array, base: number, strtab: number, req: Uint32Array, n: number): number {
   let sum = 0;
   let chk = 0;
@@ -106,7 +105,6 @@ export function bareConfig(ram: Uint32Array, base: number, strtab: number, req: 
     dlo = ram[w]!;
     dhi = ram[w + 1]!;
     chk ^= ram[w + 2]! ^ ram[w + 3]! ^ ram[w + 4]! ^ ram[w + 5]! ^ ram[w + 6]! ^ ram[w + 7]!;
-    chk ^= ram[w + 8]! ^ ram[w + 9]! ^ ram[w + 10]! ^ ram[w + 11]! ^ ram[w + 12]! ^ ram[w + 13]! ^ ram[w + 14]! ^ ram[w + 15]!;
     a = (dhi & CTX_HI) * TWO32 + ((dlo & CTX_LO) >>> 0);
     w = (a - base + (ssid >>> CD_SPLIT) * 8) >>> 2;
     dlo = ram[w]!;

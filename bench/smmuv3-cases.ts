@@ -28,8 +28,10 @@ export function translateBatch(smmu: SMMUv3, req: Uint32Array, n: number): numbe
 
 /**
  * `n` configuration lookups: what translate does before the page walk in walk mode (loadConfig):
- * STE fetch (L1STD + 8 STE qwords), STE decode, CD fetch (L1CD + 3 CD qwords) and decode, into
- * slot 0. Returns the sum of the decoded CD.TTB0.
+ * STE fetch (L1STD + STE qwords 0-3), STE decode, CD fetch (L1CD + CD qwords 0-2) and decode,
+ * into slot 0. Returns the sum of the decoded CD.TTB0. Give it a model that never ran translate:
+ * the decode memo that translate keeps (SMMUv3.loadConfig) then stays off, so every lookup
+ * decodes (as it does in translate whenever the STE differs from the previous transaction's).
  */
 export function configBatch(smmu: SMMUv3, req: Uint32Array, n: number): number {
   const cf = smmu.cc.cf;
