@@ -155,7 +155,9 @@ export function bareTlbHit(
     }
     const tag = (ci[c + VMID]! << 16) | ci[c + ASID]!;
     const key2 = (lo & ~0xfff) | 1; // TLB_S1 << 1 | valid
-    let i = ((((lo >>> 12) ^ (hi * 0x9e37) ^ (tag * 0x45d9f3b)) & (tlbSets - 1)) * tlbWays) * 8;
+    let h = Math.imul(hi ^ Math.imul(tag, 0x85ebca6b), 0xc2b2ae35);
+    h ^= h >>> 15;
+    let i = ((((lo >>> 12) + h) & (tlbSets - 1)) * tlbWays) * 8;
     let hit = false;
     for (let k = 0; k < tlbWays; k++, i += 8) {
       if (e[i + 2] === key2 && e[i] === tag && e[i + 1] === (hi | 0)) {

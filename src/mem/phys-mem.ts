@@ -15,7 +15,7 @@ export interface RegionInfo {
 export const MAX_PA = 2 ** 52;
 
 export class PhysMem {
-  /** Result of the last read64 (low and high 32-bit halves). */
+  /** Result of the last read64: low and high 32-bit halves as int32 (`>>> 0` for the unsigned value). */
   lo = 0;
   hi = 0;
 
@@ -23,13 +23,20 @@ export class PhysMem {
   private bases: number[] = [];
   private ends: number[] = [];
   private words: Uint32Array[] = [];
+  // The same words as Int32Array: read64 results stay int32, which V8 keeps unboxed (Smi) in `lo` /
+  // `hi`; uint32 values above 2^31 would turn both fields into boxed doubles.
+  private i32s: Int32Array[] = [];
   private bytes: Uint8Array[] = [];
   private names: string[] = [];
   // Most-recently-used region (index), checked first; its base, size and words, for the inline path.
   private mru = -1;
   private mruBase = -1;
+  // The MRU region's base as (hi, lo) 32-bit halves for read64hl; mruHi = -1 when the region
+  // straddles a 4 GiB boundary (then only the slow path is used).
+  private mruHi = -1;
+  private mruLo = 0;
   private mruSize = 0;
-  private mruWords: Uint32Array = new Uint32Array(2);
+  private mruWords: Int32Array = new Int32Array(2);
 
   constructor(readonly shared = false) {}
 
@@ -54,11 +61,13 @@ export class PhysMem {
     this.bases.splice(at, 0, base);
     this.ends.splice(at, 0, base + size);
     this.words.splice(at, 0, new Uint32Array(buf, 0, size / 4));
+    this.i32s.splice(at, 0, new Int32Array(buf, 0, size / 4));
     this.bytes.splice(at, 0, u8);
     this.names.splice(at, 0, name);
     this.mru = -1;
     this.mruBase = -1;
     this.mruSize = 0;
+    this.mruHi = -1;
     return u8;
   }
 
@@ -89,7 +98,10 @@ export class PhysMem {
       this.mru = hi;
       this.mruBase = bases[hi]!;
       this.mruSize = this.ends[hi]! - bases[hi]!;
-      this.mruWords = this.words[hi]!;
+      this.mruWords = this.i32s[hi]!;
+      const bHi = Math.floor(bases[hi]! / 4294967296);
+      this.mruHi = Math.floor((this.ends[hi]! - 1) / 4294967296) === bHi ? bHi : -1;
+      this.mruLo = bases[hi]! >>> 0;
       return hi;
     }
     return -1;
@@ -116,6 +128,19 @@ export class PhysMem {
     return this.read64Slow(pa);
   }
 
+  /** read64 for the address (hi, lo) given as 32-bit halves: integer arithmetic on the fast path. */
+  read64hl(hi: number, lo: number): boolean {
+    const off = (lo - this.mruLo) >>> 0;
+    if (hi === this.mruHi && off < this.mruSize && (off & 7) === 0) {
+      const w = this.mruWords;
+      const i = off >>> 2;
+      this.lo = w[i]!;
+      this.hi = w[i + 1]!;
+      return true;
+    }
+    return this.read64Slow(hi * 4294967296 + (lo >>> 0));
+  }
+
   private read64Slow(pa: number): boolean {
     const r = this.find(pa, 8);
     // Offsets inside a region are < 2^30: integer arithmetic from here (no float modulo).
@@ -127,8 +152,8 @@ export class PhysMem {
     }
     const w = this.words[r]!;
     const i = off >>> 2;
-    this.lo = w[i]!;
-    this.hi = w[i + 1]!;
+    this.lo = w[i]! | 0;
+    this.hi = w[i + 1]! | 0;
     return true;
   }
 
@@ -179,7 +204,7 @@ export class PhysMem {
 
   read64n(pa: number): bigint | undefined {
     if (!this.read64(pa)) return undefined;
-    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+    return (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0);
   }
 
   write64n(pa: number, v: bigint): boolean {

@@ -125,7 +125,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   const st = decodeCd(m, slot);
   if (slot === 0) {
     m.cdMemoGen = st === 0 ? m.steGen : 0;
-    memo.set(cd);
+    for (let i = 0; i < 6; i++) memo[i] = cd[i]!;
   }
   return st;
 }

@@ -292,7 +292,7 @@ export class SMMUv3 {
         this.steGen = 0;
         return st;
       }
-      memo.set(ste.subarray(0, 8));
+      for (let i = 0; i < 8; i++) memo[i] = ste[i]!;
       this.steMemoKind = this.cc.ci[K_KIND]!;
       this.steGen = ++this.steGenCounter;
     }

@@ -40,11 +40,16 @@ export class Tlb {
   }
 
   private setOf(tag: number, hi: number, lo: number): number {
-    return (((lo >>> 12) ^ (hi * 0x9e37) ^ (tag * 0x45d9f3b)) & (this.sets - 1)) * this.ways;
+    // Consecutive pages go to consecutive sets; the tag and IOVA[63:32] are mixed in (murmur3-style
+    // finalizer) so that many address spaces using the same IOVAs spread out.
+    let h = Math.imul(hi ^ Math.imul(tag, 0x85ebca6b), 0xc2b2ae35);
+    h ^= h >>> 15;
+    return (((lo >>> 12) + h) & (this.sets - 1)) * this.ways;
   }
 
   /** Looks up; on a hit sets `pa` (the 4 KiB page) and `perm` and returns true. */
   lookup(tag: number, hi: number, lo: number, kind: number): boolean {
+    hi |= 0; // entries hold IOVA[63:32] as int32
     const e = this.e;
     const key2 = (lo & ~0xfff) | (kind << 1) | 1;
     let i = this.setOf(tag, hi, lo) * 8;
@@ -62,6 +67,7 @@ export class Tlb {
   }
 
   insert(tag: number, hi: number, lo: number, kind: number, pa: number, perm: number, global: number, shift: number): void {
+    hi |= 0;
     const e = this.e;
     const first = this.setOf(tag, hi, lo) * 8;
     const key2 = (lo & ~0xfff) | (kind << 1) | 1;

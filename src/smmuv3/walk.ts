@@ -243,6 +243,12 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   }
   const ips = ci[o + K_IPS]!;
   if (table >= POW2[ips]!) return F_ADDR_SIZE;
+  // Table addresses as 32-bit halves: integer arithmetic on the dependent path. Tables are aligned
+  // to their size, so the descriptor index never carries into the high half.
+  const ipsHi = POW2[ips - 32]!; // a table address is below 2^ips: its high half below this
+  let tHi = (table / TWO32) >>> 0;
+  let tLo = table >>> 0;
+  const gMask = ~((1 << g) - 1);
   const stride = g - 3;
   let s = g + (3 - level) * stride;
   let bits = ias - s;
@@ -251,26 +257,29 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   let pxnT = 0;
   let uxnT = 0;
   for (;;) {
-    const dIpa = table + indexAt(vaHi, vaLo, s, bits) * 8; // an IPA when nested
-    let da = dIpa;
+    let daHi = tHi;
+    let daLo = (tLo | (indexAt(vaHi, vaLo, s, bits) << 3)) >>> 0; // an IPA when nested
     if (nested) {
-      const st = walkS2(m, slot, da, 0, CLASS_TT);
+      const st = walkS2(m, slot, daHi * TWO32 + daLo, 0, CLASS_TT);
       if (st !== 0) return st;
-      da = m.s2Pa;
+      daHi = (m.s2Pa / TWO32) >>> 0;
+      daLo = m.s2Pa >>> 0;
       m.fltClass = CLASS_IN; // a stage-1 fault below is CLASS IN, not the stage-2 walk's TT
     }
-    if (!mem.read64(da)) {
+    if (!mem.read64hl(daHi, daLo)) {
       m.fltS2 = 0;
       m.fltClass = CLASS_TT;
-      m.fltAddr = da;
+      m.fltAddr = daHi * TWO32 + daLo;
       return F_WALK_EABT;
     }
     const dlo = mem.lo;
     const dhi = mem.hi;
     if ((dlo & 1) === 0) return F_TRANSLATION;
     if (level < 3 && (dlo & 2) !== 0) {
-      table = descOA(dlo, dhi, g, g);
-      if (table >= POW2[ips]!) return F_ADDR_SIZE;
+      tHi = dhi & 0xffff;
+      if (g === 16) tHi |= ((dlo >>> 12) & 0xf) << 16; // FEAT_LPA: next-level address [51:48]
+      tLo = (dlo & gMask) >>> 0;
+      if (tHi >= ipsHi) return F_ADDR_SIZE;
       if (!had) {
         apt |= (dhi >>> 29) & 3;
         pxnT |= (dhi >>> 27) & 1;
@@ -281,6 +290,8 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       bits = stride;
       continue;
     }
+    const dIpa = tHi * TWO32 + ((tLo | (indexAt(vaHi, vaLo, s, bits) << 3)) >>> 0);
+    const da = daHi * TWO32 + daLo;
     if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return F_TRANSLATION;
     const oa = descOA(dlo, dhi, g, s);
     if (oa >= POW2[ips]!) return F_ADDR_SIZE;
