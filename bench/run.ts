@@ -132,7 +132,7 @@ function buildRows(): Row[] {
       },
     },
     {
-      name: 'smmuv3 ssid lookup (fetchSte + decodeSte + fetchCd: L1STD, STE, L1CD, CD)',
+      name: 'smmuv3 ssid lookup (loadConfig: L1STD, STE, L1CD, CD)',
       minRatio: 0,
       minOps: 20e6,
       model: () => configBatch(gSmmu, gReq, BATCH),

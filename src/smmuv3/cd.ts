@@ -58,8 +58,8 @@ function readCfg64(m: SMMUv3, slot: number, addr: number, nested: boolean): numb
 
 /**
  * Selects the CD for `ssid` (-1: transaction without SubstreamID) for the STE decoded in slot
- * `slot`, fetches and decodes it. Returns 0 or an event id. May turn the slot into BYPASS / S2
- * (S1DSS bypass) or TERMINATE (S1DSS terminate).
+ * `slot` and reads it into m.cd (its address in m.cdAddr). Returns 0 or an event id. With S1DSS
+ * bypass / terminate there is no CD: m.kindOverride says what the transaction becomes instead.
  */
 export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   const ci = m.cc.ci;
@@ -72,11 +72,11 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     if (cdmax !== 0) {
       const dss = steS1Dss(m);
       if (dss === 0 || dss === 3) { // 0b11: reserved, behaves as 0b00 (§5.2 S1DSS)
-        ci[o + K_KIND] = KIND_TERMINATE;
+        m.kindOverride = KIND_TERMINATE;
         return 0;
       }
       if (dss === 1) {
-        ci[o + K_KIND] = nested ? KIND_S2 : KIND_BYPASS;
+        m.kindOverride = nested ? KIND_S2 : KIND_BYPASS;
         return 0;
       }
       // 0b10: substream 0
@@ -115,19 +115,8 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     cd[2 * i] = m.mem.lo;
     cd[2 * i + 1] = m.mem.hi;
   }
-  m.cc.cf[slot * KF_STRIDE + KF_CD] = cdAddr;
-  // Same CD bytes under the same decoded STE: slot 0 already holds the decoded CD (see loadConfig).
-  const memo = m.cdMemo;
-  if (
-    slot === 0 && m.cdMemoGen === m.steGen && m.steGen !== 0 &&
-    cd[0] === memo[0] && cd[1] === memo[1] && cd[2] === memo[2] && cd[3] === memo[3] && cd[4] === memo[4] && cd[5] === memo[5]
-  ) return 0;
-  const st = decodeCd(m, slot);
-  if (slot === 0) {
-    m.cdMemoGen = st === 0 ? m.steGen : 0;
-    for (let i = 0; i < 6; i++) memo[i] = cd[i]!;
-  }
-  return st;
+  m.cdAddr = cdAddr;
+  return 0;
 }
 
 /** Validates the CD in m.cd and fills the stage-1 part of the slot. Returns 0 or C_BAD_CD. */

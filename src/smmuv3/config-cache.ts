@@ -88,12 +88,26 @@ export class ConfigCache {
   hits = 0;
   misses = 0;
 
-  /** `entries` = sets * ways (power of two sets), plus slot 0 for walk-every-access decoding. */
+  // Decode memo (not architectural: see SMMUv3.loadConfig). Slots steMemoBase.. hold decoded STEs,
+  // cdMemoBase.. decoded STE+CD pairs, next to the raw words they were decoded from and a
+  // generation number (0 = empty) tying a CD entry to the STE entry it was decoded under.
+  readonly steMemoSize = 64;
+  readonly cdMemoSize = 256;
+  readonly steMemoBase: number;
+  readonly cdMemoBase: number;
+  readonly steWords = new Uint32Array(64 * 8);
+  readonly steGen = new Int32Array(64);
+  readonly cdWords = new Uint32Array(256 * 6);
+  readonly cdSteGen = new Int32Array(256);
+
+  /** `entries` = sets * ways (power of two sets): the architected cache; the memo slots follow. */
   constructor(entries = 1024, ways = 4) {
     this.ways = ways;
     this.sets = Math.max(1, entries / ways) | 0;
     if ((this.sets & (this.sets - 1)) !== 0) throw new RangeError('config cache: sets must be a power of two');
-    const slots = 1 + this.sets * ways;
+    this.steMemoBase = 1 + this.sets * ways;
+    this.cdMemoBase = this.steMemoBase + this.steMemoSize;
+    const slots = this.cdMemoBase + this.cdMemoSize;
     this.ci = new Int32Array(slots * K.STRIDE);
     this.cf = new Float64Array(slots * KF.STRIDE);
   }
@@ -147,11 +161,17 @@ export class ConfigCache {
     this.cf.copyWithin(to * KF.STRIDE, from * KF.STRIDE, (from + 1) * KF.STRIDE);
   }
 
+  /** Empties the decode memo (when what the bytes mean changes, e.g. SMMU_CR2.E2H). */
+  forgetDecoded(): void {
+    this.steGen.fill(0);
+    this.cdSteGen.fill(0);
+  }
+
   /** Drops entries matching a predicate on (sid, ssidTag). Returns how many were dropped. */
   invalidate(match: (sid: number, ssidTag: number) => boolean): number {
     let n = 0;
     const ci = this.ci;
-    for (let s = 1; s < ci.length / K.STRIDE; s++) {
+    for (let s = 1; s < this.steMemoBase; s++) {
       const o = s * K.STRIDE;
       if (ci[o + K.VALID] !== 0 && match(ci[o + K.SID]! >>> 0, ci[o + K.SSID]!)) {
         ci[o + K.VALID] = 0;
@@ -162,12 +182,12 @@ export class ConfigCache {
   }
 
   invalidateAll(): void {
-    for (let s = 1; s < this.ci.length / K.STRIDE; s++) this.ci[s * K.STRIDE + K.VALID] = 0;
+    for (let s = 1; s < this.steMemoBase; s++) this.ci[s * K.STRIDE + K.VALID] = 0;
   }
 
   count(): number {
     let n = 0;
-    for (let s = 1; s < this.ci.length / K.STRIDE; s++) if (this.ci[s * K.STRIDE + K.VALID] !== 0) n++;
+    for (let s = 1; s < this.steMemoBase; s++) if (this.ci[s * K.STRIDE + K.VALID] !== 0) n++;
     return n;
   }
 }

@@ -11,7 +11,7 @@ import type { Tlb as TlbT } from './tlb.ts';
 import * as Mconfig_cache from './config-cache.ts';
 const { ConfigCache, K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_E2H, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } = Mconfig_cache;
 import * as Mcd from './cd.ts';
-const { fetchCd } = Mcd;
+const { decodeCd, fetchCd } = Mcd;
 import * as Mcmdq from './cmdq.ts';
 const { processCmdq } = Mcmdq;
 import * as Mevents from './events.ts';
@@ -32,6 +32,7 @@ const { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, wal
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const { ASID: K_ASID, EATS: K_EATS, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE, VMID: K_VMID } = K;
+const { CD: KF_CD, STRIDE: KF_STRIDE } = KF;
 
 export { ACC_U, ACC_W, ACC_X } from './walk.ts';
 
@@ -91,14 +92,11 @@ export class SMMUv3 {
   readonly cd = new Uint32Array(6);
   readonly l1w = new Uint32Array(2);
   steAddr = 0;
-  // Decode memo for walk mode (see loadConfig): the last STE decoded into slot 0, its generation
-  // (0 = none), and the last CD decoded under that generation.
-  readonly steMemo = new Uint32Array(8);
-  steMemoKind = 0;
-  steGen = 0;
-  private steGenCounter = 0;
-  readonly cdMemo = new Uint32Array(6);
-  cdMemoGen = 0;
+  /** loadConfig outputs: the decoded slot, a KIND replacing the slot's (S1DSS; -1 none), the CD address. */
+  cfgSlot = -1;
+  kindOverride = -1;
+  cdAddr = 0;
+  private genCounter = 0;
   /** The record of the last event generated (written to the queue or not): 8 words. */
   readonly evt = new Uint32Array(8);
 
@@ -191,7 +189,7 @@ export class SMMUv3 {
       case 0x28: // CR1, CR2: writable only while SMMUEN = 0
       case 0x2c:
         if ((cr0 & 1) === 0) r[i] = v;
-        this.steGen = 0; // CR2.E2H changes what an STE means
+        this.cc.forgetDecoded(); // CR2.E2H changes what an STE / CD means
         return;
       case 0x44: // GBPA: takes effect only with Update = 1; completes at once (Update reads 0)
         if (v & 0x8000_0000) r[i] = v & 0x001f_3f1f;
@@ -270,36 +268,59 @@ export class SMMUv3 {
   // ---------------------------------------------------------------- translation
 
   /**
-   * Decodes the configuration for (sid, ssid) into slot 0. Returns 0 or an event id (the fault
-   * fields say more). Reads the STE, then the CD, from memory.
+   * Reads the configuration for (sid, ssid) from memory (STE, then L1CD and CD) and finds it decoded
+   * in this.cfgSlot. Returns 0 or an event id (the fault fields say more; this.cfgSlot is then the
+   * slot whose STE flags apply, or -1). this.kindOverride >= 0 replaces the slot's KIND (S1DSS).
+   *
+   * Decoding is a pure function of the bytes read (and of the ID registers and CR2): the decoded
+   * forms of recently seen STEs and CDs are kept in memo slots next to the bytes they came from,
+   * and reused when the bytes read now are identical. Memory is still read on every transaction.
    */
-  private loadConfig(sid: number, ssid: number): number {
+  loadConfig(sid: number, ssid: number): number {
+    this.kindOverride = -1;
+    this.cfgSlot = -1;
     let st = fetchSte(this, sid);
     if (st !== 0) return st;
-    // Decoding is a pure function of the bytes just read (and the ID registers): when the STE read
-    // now is the one decoded last time, slot 0 still holds its decoded form. The STE was still read
-    // from memory; only the decode is skipped. Same for the CD in cd.ts.
+    const cc = this.cc;
     const ste = this.ste;
-    const memo = this.steMemo;
+    const sw = cc.steWords;
+    const e = ((this.steAddr / 64) >>> 0) & (cc.steMemoSize - 1);
+    const sSlot = cc.steMemoBase + e;
+    const w8 = e * 8;
+    let gen = cc.steGen[e]!;
     if (
-      this.steGen !== 0 && ste[0] === memo[0] && ste[1] === memo[1] && ste[2] === memo[2] && ste[3] === memo[3] &&
-      ste[4] === memo[4] && ste[5] === memo[5] && ste[6] === memo[6] && ste[7] === memo[7]
+      gen === 0 || ste[0] !== sw[w8] || ste[1] !== sw[w8 + 1] || ste[2] !== sw[w8 + 2] || ste[3] !== sw[w8 + 3] ||
+      ste[4] !== sw[w8 + 4] || ste[5] !== sw[w8 + 5] || ste[6] !== sw[w8 + 6] || ste[7] !== sw[w8 + 7]
     ) {
-      this.cc.ci[K_KIND] = this.steMemoKind;
-    } else {
-      st = decodeSte(this, 0);
-      if (st !== 0) {
-        this.steGen = 0;
-        return st;
-      }
-      for (let i = 0; i < 8; i++) memo[i] = ste[i]!;
-      this.steMemoKind = this.cc.ci[K_KIND]!;
-      this.steGen = ++this.steGenCounter;
-    }
-    const kind = this.cc.ci[K_KIND]!;
-    if (kind === KIND_S1 || kind === KIND_NESTED) {
-      st = fetchCd(this, 0, ssid);
+      cc.steGen[e] = 0;
+      st = decodeSte(this, sSlot);
       if (st !== 0) return st;
+      for (let i = 0; i < 8; i++) sw[w8 + i] = ste[i]!;
+      gen = cc.steGen[e] = ++this.genCounter;
+    }
+    this.cfgSlot = sSlot;
+    const kind = cc.ci[sSlot * K_STRIDE + K_KIND]!;
+    if (kind === KIND_S1 || kind === KIND_NESTED) {
+      st = fetchCd(this, sSlot, ssid);
+      if (st !== 0 || this.kindOverride >= 0) return st;
+      const cd = this.cd;
+      const cw = cc.cdWords;
+      const c = (((this.cdAddr / 64) >>> 0) ^ Math.imul(e, 0x9e3779b1)) & (cc.cdMemoSize - 1);
+      const cSlot = cc.cdMemoBase + c;
+      const w6 = c * 6;
+      if (
+        cc.cdSteGen[c] !== gen || cd[0] !== cw[w6] || cd[1] !== cw[w6 + 1] || cd[2] !== cw[w6 + 2] ||
+        cd[3] !== cw[w6 + 3] || cd[4] !== cw[w6 + 4] || cd[5] !== cw[w6 + 5]
+      ) {
+        cc.cdSteGen[c] = 0;
+        cc.copy(sSlot, cSlot);
+        st = decodeCd(this, cSlot);
+        if (st !== 0) return st;
+        for (let i = 0; i < 6; i++) cw[w6 + i] = cd[i]!;
+        cc.cdSteGen[c] = gen;
+      }
+      cc.cf[cSlot * KF_STRIDE + KF_CD] = this.cdAddr;
+      this.cfgSlot = cSlot;
     } else if (ssid >= 0 && kind !== KIND_ABORT) {
       // A SubstreamID on a stream whose STE does not use stage 1 CDs.
       return EVT.C_BAD_SUBSTREAMID;
@@ -323,21 +344,26 @@ export class SMMUv3 {
       return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
     }
     if (ssid >= this.ssidLimit) return this.fault(EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
-    let slot = 0;
+    let slot: number;
+    const ci = this.cc.ci;
+    let kind: number;
     if (this.caching) {
       slot = this.cc.lookup(sid, ssid + 1);
       if (slot < 0) {
         const st = this.loadConfig(sid, ssid);
-        if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, 0);
+        if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, this.cfgSlot);
         slot = this.cc.victim(sid, ssid + 1);
-        this.cc.copy(0, slot);
+        this.cc.copy(this.cfgSlot, slot);
+        if (this.kindOverride >= 0) ci[slot * K_STRIDE + K_KIND] = this.kindOverride;
         this.cc.commit(slot, sid, ssid + 1);
       }
+      kind = ci[slot * K_STRIDE + K_KIND]!;
     } else {
       const st = this.loadConfig(sid, ssid);
-      if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, 0);
+      slot = this.cfgSlot;
+      if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, slot);
+      kind = this.kindOverride >= 0 ? this.kindOverride : ci[slot * K_STRIDE + K_KIND]!;
     }
-    const ci = this.cc.ci;
     const o = slot * K_STRIDE;
     // STE.PRIVCFG / INSTCFG override the incoming attributes.
     const privcfg = ci[o + K_PRIVCFG]!;
@@ -348,7 +374,6 @@ export class SMMUv3 {
       if (instcfg === 2) acc &= ~ACC_X;
       else if (instcfg === 3) acc |= ACC_X;
     }
-    const kind = ci[o + K_KIND]!;
     if (this.atsMode && kind !== KIND_ABORT && kind !== KIND_BYPASS) {
       // ATS needs STE.EATS != 0 (IHI0070 §3.9.1); split-stage ATS returns the stage-1 result.
       const eats = ci[o + K_EATS]!;
@@ -457,7 +482,7 @@ export class SMMUv3 {
     let stall = false;
     let abort = true;
     if (isTransl && slot >= 0) {
-      const kind = ci[o + K_KIND]!;
+      const kind = this.kindOverride >= 0 && !this.caching ? this.kindOverride : ci[o + K_KIND]!;
       const hasS1 = kind === KIND_S1 || kind === KIND_NESTED;
       if (this.fltS2 === 1) {
         const f2 = ci[o + K_S2F]!;
@@ -534,12 +559,13 @@ export class SMMUv3 {
     const st = this.loadConfig(sid >>> 0, ssid);
     if (st !== 0) return this.fault(st, sid >>> 0, ssid, addrHi, addrLo, acc, -1);
     const ci = this.cc.ci;
-    const kind = ci[K_KIND]!;
+    const slot = this.cfgSlot;
+    const kind = this.kindOverride >= 0 ? this.kindOverride : ci[slot * K_STRIDE + K_KIND]!;
     if (kind === KIND_ABORT) return (res.status = ST_ABORT);
     if (kind === KIND_BYPASS) return pass();
-    const eats = ci[K_EATS]!;
+    const eats = ci[slot * K_STRIDE + K_EATS]!;
     if (eats === 0) return this.fault(EVT.F_TRANSL_FORBIDDEN, sid >>> 0, ssid, addrHi, addrLo, acc, -1);
-    if (eats === 2 && (kind === KIND_S2 || kind === KIND_NESTED)) return this.stage2Only(0, sid >>> 0, ssid, addrHi, addrLo, acc);
+    if (eats === 2 && (kind === KIND_S2 || kind === KIND_NESTED)) return this.stage2Only(slot, sid >>> 0, ssid, addrHi, addrLo, acc);
     return pass();
   }
 

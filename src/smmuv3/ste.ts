@@ -106,7 +106,6 @@ export function decodeSte(m: SMMUv3, slot: number): number {
   const o = slot * K_STRIDE;
   const of = slot * KF_STRIDE;
   const feat = m.feat;
-  m.steGen = 0; // slot 0 is being rewritten: the decode memo (smmuv3.ts loadConfig) no longer holds
   if (get(w, V) === 0) return C_BAD_STE;
   const config = get(w, CONFIG);
   ci[o + K_PRIVCFG] = get(w, PRIVCFG);
