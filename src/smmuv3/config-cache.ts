@@ -36,7 +36,7 @@ export const K = {
   EATS: 20,
   S2CONCAT: 21, // log2 of the number of concatenated stage-2 start tables
   VALID: 22, // cache slot in use
-  AGE: 23, // replacement (LRU stamp)
+  AGE: 23, // replacement: fill order (FIFO)
   SSV: 24, // SubstreamID actually used (-1: none) for event records
   STRIDE: 32,
 } as const;
@@ -76,7 +76,7 @@ export const S2F_R = 1 << 3;
 export const S2F_S = 1 << 4;
 export const S2F_PTW = 1 << 5;
 
-const { STRIDE, VALID, SID, SSID, AGE } = K;
+const { STRIDE, VALID, SID, SSID } = K;
 
 export class ConfigCache {
   readonly ci: Int32Array;
@@ -84,8 +84,7 @@ export class ConfigCache {
   readonly sets: number;
   readonly ways: number;
   private clock = 1;
-  /** Statistics (not architectural). */
-  hits = 0;
+  /** Lookups that missed (statistics, not architectural). */
   misses = 0;
 
   // Decode memo (not architectural: see SMMUv3.loadConfig). Slots steMemoBase.. hold decoded STEs,
@@ -93,6 +92,9 @@ export class ConfigCache {
   // generation number (0 = empty) tying a CD entry to the STE entry it was decoded under.
   readonly steMemoSize = 64;
   readonly cdMemoSize = 256;
+  /** 32 - log2(size): the shift that turns a 32-bit hash into a memo index. */
+  readonly steMemoShift = 26;
+  readonly cdMemoShift = 24;
   readonly steMemoBase: number;
   readonly cdMemoBase: number;
   readonly steWords = new Uint32Array(64 * 8);
@@ -119,17 +121,13 @@ export class ConfigCache {
     let s = 1 + (((sid * 31) ^ ssidTag) & (this.sets - 1)) * ways;
     for (let i = 0; i < ways; i++, s++) {
       const o = s * STRIDE;
-      if (ci[o + VALID] !== 0 && ci[o + SID] === (sid | 0) && ci[o + SSID] === ssidTag) {
-        ci[o + AGE] = this.clock++;
-        this.hits++;
-        return s;
-      }
+      if (ci[o + VALID] !== 0 && ci[o + SID] === (sid | 0) && ci[o + SSID] === ssidTag) return s;
     }
     this.misses++;
     return -1;
   }
 
-  /** A slot to fill for (sid, ssid+1): an invalid way or the least recently used one. */
+  /** A slot to fill for (sid, ssid+1): an invalid way, else the oldest filled (FIFO, by AGE). */
   victim(sid: number, ssidTag: number): number {
     const ci = this.ci;
     const ways = this.ways;

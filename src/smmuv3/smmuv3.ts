@@ -97,6 +97,10 @@ export class SMMUv3 {
   kindOverride = -1;
   cdAddr = 0;
   private genCounter = 0;
+  // TLB key of the current transaction (tlbKey).
+  private tTag = 0;
+  private tHi = 0;
+  private tKind = 0;
   /** The record of the last event generated (written to the queue or not): 8 words. */
   readonly evt = new Uint32Array(8);
 
@@ -284,7 +288,8 @@ export class SMMUv3 {
     const cc = this.cc;
     const ste = this.ste;
     const sw = cc.steWords;
-    const e = ((this.steAddr / 64) >>> 0) & (cc.steMemoSize - 1);
+    // Fibonacci hashing of the STE address (tables are size-aligned, so low bits alone collide).
+    const e = Math.imul((this.steAddr / 64) >>> 0, 0x9e3779b1) >>> cc.steMemoShift;
     const sSlot = cc.steMemoBase + e;
     const w8 = e * 8;
     let gen = cc.steGen[e]!;
@@ -305,7 +310,7 @@ export class SMMUv3 {
       if (st !== 0 || this.kindOverride >= 0) return st;
       const cd = this.cd;
       const cw = cc.cdWords;
-      const c = (((this.cdAddr / 64) >>> 0) ^ Math.imul(e, 0x9e3779b1)) & (cc.cdMemoSize - 1);
+      const c = Math.imul(((this.cdAddr / 64) >>> 0) + e, 0x9e3779b1) >>> cc.cdMemoShift;
       const cSlot = cc.cdMemoBase + c;
       const w6 = c * 6;
       if (
@@ -380,6 +385,20 @@ export class SMMUv3 {
       if (eats === 0) return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
       this.atsSplit = eats === 2;
     }
+    if (this.caching && kind >= KIND_S1 && kind <= KIND_NESTED && !this.atsMode) {
+      // TLB hit: the whole translation in one probe.
+      this.tlbKey(o, kind, iovaHi);
+      const tlb = this.tlb;
+      if (tlb.lookup(this.tTag, this.tHi, iovaLo, this.tKind)) {
+        const need = REQUIRED[acc & 7]!;
+        if ((tlb.perm & need) === need) {
+          res.pa = tlb.pa + (iovaLo & 0xfff);
+          res.perm = tlb.perm;
+          return (res.status = ST_OK);
+        }
+        // Permission not in the cached entry: walk (dirty-state update, or the fault).
+      }
+    }
     if (kind === KIND_S1 || kind === KIND_NESTED) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, kind === KIND_NESTED);
     if (kind === KIND_S2) return this.stage2Only(slot, sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_BYPASS) return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
@@ -401,32 +420,29 @@ export class SMMUv3 {
     return (res.status = ST_OK);
   }
 
+  /** TLB tag, IOVA[63:32] as stored (top byte cleared under TBI) and regime for a config slot. */
+  private tlbKey(o: number, kind: number, hi: number): void {
+    const ci = this.cc.ci;
+    if (kind === KIND_S2) {
+      this.tTag = ci[o + K_VMID]! << 16;
+      this.tHi = hi | 0;
+      this.tKind = TLB_S2;
+      return;
+    }
+    const f1 = ci[o + K_S1F]!;
+    const tbi = (f1 & ((hi >>> 23) & 1 ? S1F_TBI1 : S1F_TBI0)) !== 0;
+    this.tHi = (tbi ? hi & 0xffffff : hi) | 0;
+    this.tKind = (f1 & (S1F_EL2 | S1F_E2H)) !== 0 ? TLB_EL2 : TLB_S1;
+    this.tTag = (ci[o + K_VMID]! << 16) | ci[o + K_ASID]!;
+  }
+
   private stage1(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number, nested: boolean): number {
     const res = this.res;
-    const ci = this.cc.ci;
-    const o = slot * K_STRIDE;
+    const st = walkS1(this, slot, hi, lo, acc, nested);
+    if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
     if (this.caching && !this.atsMode) {
-      const f1 = ci[o + K_S1F]!;
-      const tbi = (f1 & ((hi >>> 23) & 1 ? S1F_TBI1 : S1F_TBI0)) !== 0;
-      const khi = tbi ? hi & 0xffffff : hi;
-      const kind = (f1 & (S1F_EL2 | S1F_E2H)) !== 0 ? TLB_EL2 : TLB_S1;
-      const tag = (ci[o + K_VMID]! << 16) | ci[o + K_ASID]!;
-      const tlb = this.tlb;
-      if (tlb.lookup(tag, khi, lo, kind)) {
-        const need = REQUIRED[acc & 7]!;
-        if ((tlb.perm & need) === need) {
-          res.pa = tlb.pa + (lo & 0xfff);
-          res.perm = tlb.perm;
-          return (res.status = ST_OK);
-        }
-        // Permission not in the cached entry: walk (dirty-state update, or the fault).
-      }
-      const st = walkS1(this, slot, hi, lo, acc, nested);
-      if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
-      tlb.insert(tag, khi, lo, kind, this.wPa, this.wPerm, this.wGlobal, this.wShift);
-    } else {
-      const st = walkS1(this, slot, hi, lo, acc, nested);
-      if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
+      this.tlbKey(slot * K_STRIDE, nested ? KIND_NESTED : KIND_S1, hi);
+      this.tlb.insert(this.tTag, this.tHi, lo, this.tKind, this.wPa, this.wPerm, this.wGlobal, this.wShift);
     }
     res.pa = this.wPa;
     res.perm = this.wPerm;
@@ -443,25 +459,11 @@ export class SMMUv3 {
       return this.fault(EVT.F_ADDR_SIZE, sid, ssid, hi, lo, acc, slot);
     }
     const ipa = (hi >>> 0) * TWO32 + (lo >>> 0);
-    const ci = this.cc.ci;
-    const o = slot * K_STRIDE;
+    const st = walkS2(this, slot, ipa, acc, CLASS_IN);
+    if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
     if (this.caching && !this.atsMode) {
-      const tag = ci[o + K_VMID]! << 16;
-      const tlb = this.tlb;
-      if (tlb.lookup(tag, hi, lo, TLB_S2)) {
-        const need = REQUIRED[acc & 7]!;
-        if ((tlb.perm & need) === need) {
-          res.pa = tlb.pa + (lo & 0xfff);
-          res.perm = tlb.perm;
-          return (res.status = ST_OK);
-        }
-      }
-      const st = walkS2(this, slot, ipa, acc, CLASS_IN);
-      if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
-      tlb.insert(tag, hi, lo, TLB_S2, this.s2Pa, this.s2Perm, 0, this.s2Shift);
-    } else {
-      const st = walkS2(this, slot, ipa, acc, CLASS_IN);
-      if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
+      this.tlbKey(slot * K_STRIDE, KIND_S2, hi);
+      this.tlb.insert(this.tTag, this.tHi, lo, this.tKind, this.s2Pa, this.s2Perm, 0, this.s2Shift);
     }
     res.pa = this.s2Pa;
     res.perm = this.s2Perm;

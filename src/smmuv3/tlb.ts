@@ -1,4 +1,4 @@
-// The SMMU TLB, in typed arrays: set-associative, LRU within a set, tagged as the architecture
+// The SMMU TLB, in typed arrays: set-associative with FIFO replacement within a set (no bookkeeping on a hit), tagged as the architecture
 // tags translations (IHI0070 §3.17): by VMID and ASID (stage 1 and nested), VMID alone (stage 2
 // only), and the EL2 regime. Entries hold 4 KiB pieces of a translation (a block is cached one
 // 4 KiB page at a time, which the architecture allows) and remember the size of the leaf that
@@ -12,7 +12,7 @@
 //   2 input page, bits [31:12] | KIND_* << 1 | 1 (valid)
 //   3 output page bits [51:32], 4 output page bits [31:12]
 //   5 permission mask (P_*/U_*) | global << 6 | leaf shift << 8
-//   6 LRU stamp
+//   6 unused
 
 export const TLB_S1 = 0; // stage 1 or nested (NS-EL1), tagged VMID + ASID
 export const TLB_S2 = 1; // stage 2 only, tagged VMID
@@ -24,9 +24,9 @@ export class Tlb {
   readonly e: Int32Array;
   readonly sets: number;
   readonly ways: number;
-  private clock = 1;
-  /** Statistics (not architectural). */
-  hits = 0;
+  /** Per set: the way the next insertion into a full set replaces (FIFO replacement). */
+  private readonly fifo: Uint8Array;
+  /** Lookups that missed (statistics, not architectural). */
   misses = 0;
   /** Output of a hit: page-aligned PA and the permission mask. */
   pa = 0;
@@ -37,6 +37,7 @@ export class Tlb {
     this.sets = (entries / ways) | 0;
     if (this.sets < 1 || (this.sets & (this.sets - 1)) !== 0) throw new RangeError('tlb: sets must be a power of two');
     this.e = new Int32Array(this.sets * ways * 8);
+    this.fifo = new Uint8Array(this.sets);
   }
 
   private setOf(tag: number, hi: number, lo: number): number {
@@ -57,8 +58,6 @@ export class Tlb {
       if (e[i + 2] === key2 && e[i] === tag && e[i + 1] === hi) {
         this.pa = (e[i + 3]! >>> 0) * TWO32 + (e[i + 4]! >>> 0);
         this.perm = e[i + 5]! & 0x3f;
-        e[i + 6] = this.clock++;
-        this.hits++;
         return true;
       }
     }
@@ -71,20 +70,21 @@ export class Tlb {
     const e = this.e;
     const first = this.setOf(tag, hi, lo) * 8;
     const key2 = (lo & ~0xfff) | (kind << 1) | 1;
-    let victim = first;
-    let oldest = Infinity;
+    // An existing entry for the page is refreshed (e.g. now writable after a dirty-state update);
+    // else an invalid way; else the set's FIFO victim.
+    let victim = -1;
     for (let w = 0, i = first; w < this.ways; w++, i += 8) {
       if (e[i + 2] === key2 && e[i] === tag && e[i + 1] === hi) {
-        victim = i; // refresh an existing entry (e.g. now writable after a dirty-state update)
+        victim = i;
         break;
       }
-      if ((e[i + 2]! & 1) === 0) {
-        victim = i;
-        oldest = -1;
-      } else if (oldest !== -1 && e[i + 6]! < oldest) {
-        oldest = e[i + 6]!;
-        victim = i;
-      }
+      if (victim < 0 && (e[i + 2]! & 1) === 0) victim = i;
+    }
+    if (victim < 0) {
+      const set = first / (8 * this.ways);
+      const way = this.fifo[set]!;
+      this.fifo[set] = (way + 1) % this.ways;
+      victim = first + way * 8;
     }
     const page = pa - (pa % 4096);
     e[victim] = tag;
@@ -93,7 +93,6 @@ export class Tlb {
     e[victim + 3] = Math.floor(page / TWO32);
     e[victim + 4] = page >>> 0;
     e[victim + 5] = perm | (global << 6) | (shift << 8);
-    e[victim + 6] = this.clock++;
   }
 
   /**
