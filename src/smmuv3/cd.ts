@@ -109,11 +109,17 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   }
   // The translation needs CD qwords 0-2 (qword 3 onwards: MAIR/AMAIR, memory attributes only).
   const cd = m.cd;
-  for (let i = 0; i < 3; i++) {
-    const st = readCfg64(m, slot, cdAddr + i * 8, nested);
-    if (st !== 0) return st;
-    cd[2 * i] = m.mem.lo;
-    cd[2 * i + 1] = m.mem.hi;
+  const at = nested ? -1 : m.mem.span(cdAddr, 24);
+  if (at >= 0) {
+    const w = m.mem.spanWords;
+    for (let i = 0; i < 6; i++) cd[i] = w[at + i]!;
+  } else {
+    for (let i = 0; i < 3; i++) {
+      const st = readCfg64(m, slot, cdAddr + i * 8, nested);
+      if (st !== 0) return st;
+      cd[2 * i] = m.mem.lo;
+      cd[2 * i + 1] = m.mem.hi;
+    }
   }
   m.cdAddr = cdAddr;
   return 0;

@@ -82,13 +82,19 @@ export function fetchSte(m: SMMUv3, sid: number): number {
   }
   // Qwords 0-3 hold every field the translation uses (4-7: MPAM, Secure and VMS state, not modelled).
   const ste = m.ste;
-  for (let i = 0; i < 4; i++) {
-    if (!mem.read64(steAddr + i * 8)) {
-      m.fltAddr = steAddr + i * 8;
-      return F_STE_FETCH;
+  const at = mem.span(steAddr, 32);
+  if (at >= 0) {
+    const w = mem.spanWords;
+    for (let i = 0; i < 8; i++) ste[i] = w[at + i]!;
+  } else {
+    for (let i = 0; i < 4; i++) {
+      if (!mem.read64(steAddr + i * 8)) {
+        m.fltAddr = steAddr + i * 8;
+        return F_STE_FETCH;
+      }
+      ste[2 * i] = mem.lo;
+      ste[2 * i + 1] = mem.hi;
     }
-    ste[2 * i] = mem.lo;
-    ste[2 * i + 1] = mem.hi;
   }
   m.steAddr = steAddr;
   return 0;
