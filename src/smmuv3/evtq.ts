@@ -57,7 +57,6 @@ interface QueueRegs {
   prod: number; // offset of *_PROD (page 1)
   cons: number;
   en: number; // CR0 enable bit
-  maxBits: () => number;
   entryWords: number;
   abtErr: number; // GERROR bit on a write abort
   irqEn: number; // IRQ_CTRL bit
@@ -66,11 +65,11 @@ interface QueueRegs {
 }
 
 const EVTQ: QueueRegs = {
-  base: 0xa0, prod: 0x100a8, cons: 0x100ac, en: 1 << 2, maxBits: () => 0, entryWords: 8,
+  base: 0xa0, prod: 0x100a8, cons: 0x100ac, en: 1 << 2, entryWords: 8,
   abtErr: 1 << 2, irqEn: 1 << 2, irqCfg: 0xb0, irqName: 'evtq',
 };
 const PRIQ: QueueRegs = {
-  base: 0xc0, prod: 0x100c8, cons: 0x100cc, en: 1 << 1, maxBits: () => 0, entryWords: 4,
+  base: 0xc0, prod: 0x100c8, cons: 0x100cc, en: 1 << 1, entryWords: 4,
   abtErr: 1 << 3, irqEn: 1 << 1, irqCfg: 0xd0, irqName: 'priq',
 };
 
@@ -84,13 +83,19 @@ export function queueGeometry(m: SMMUv3, baseOff: number, maxBits: number): { ba
 }
 
 /** Toggles a GERROR bit if that error is not already active (GERROR == GERRORN for it). */
-export function raiseGerror(m: SMMUv3, bit: number): void {
+function toggleGerror(m: SMMUv3, bit: number): boolean {
   const r = m.r;
-  const active = (r[0x60 >> 2]! ^ r[0x64 >> 2]!) & bit;
-  if (active) return;
+  if (((r[0x60 >> 2]! ^ r[0x64 >> 2]!) & bit) !== 0) return false;
   r[0x60 >> 2] = (r[0x60 >> 2]! ^ bit) >>> 0;
-  if (r[0x50 >> 2]! & 1) signalIrq(m, 0x68, 'gerror');
+  return true;
 }
+
+/** A global error: toggles its GERROR bit and raises the GERROR interrupt if enabled. */
+export function raiseGerror(m: SMMUv3, bit: number): void {
+  if (toggleGerror(m, bit) && (m.r[0x50 >> 2]! & 1) !== 0) signalIrq(m, 0x68, 'gerror');
+}
+
+const MSI_ABT_ERR = { gerror: 1 << 7, evtq: 1 << 5, priq: 1 << 6 } as const;
 
 /** An interrupt: MSI write of *_IRQ_CFG1 to *_IRQ_CFG0 if MSIs are supported and configured, else a wired line. */
 export function signalIrq(m: SMMUv3, cfg0: number, name: 'gerror' | 'evtq' | 'priq'): void {
@@ -98,10 +103,11 @@ export function signalIrq(m: SMMUv3, cfg0: number, name: 'gerror' | 'evtq' | 'pr
   const hi = m.r[(cfg0 >> 2) + 1]! & 0xfffff;
   const addr = hi * 4294967296 + (lo >>> 0);
   if (m.feat.msi && addr !== 0) {
+    // An MSI write that aborts is a global error (MSI_*_ABT_ERR); for the GERROR MSI itself, no
+    // further interrupt is raised.
     if (!m.mem.write32(addr, m.r[(cfg0 + 8) >> 2]!)) {
-      const bit = name === 'gerror' ? 1 << 7 : name === 'evtq' ? 1 << 5 : 1 << 6; // MSI_*_ABT_ERR
-      if (name !== 'gerror') raiseGerror(m, bit);
-      else m.r[0x60 >> 2] = (m.r[0x60 >> 2]! ^ (((m.r[0x60 >> 2]! ^ m.r[0x64 >> 2]!) & bit) ? 0 : bit)) >>> 0;
+      if (name === 'gerror') toggleGerror(m, MSI_ABT_ERR.gerror);
+      else raiseGerror(m, MSI_ABT_ERR[name]);
     }
     return;
   }

@@ -234,7 +234,8 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   const ias = 64 - tsz;
   // VA[top:ias] must all equal the range bit.
   {
-    const hiMask = ias >= 32 ? (((top === 63 ? 0xffffffff : (1 << (top - 31)) - 1) >>> 0) & ~((1 << (ias - 32)) - 1)) >>> 0 : (top === 63 ? 0xffffffff : (1 << (top - 31)) - 1) >>> 0;
+    const upTo = top === 63 ? 0xffffffff : (1 << (top - 31)) - 1; // hi-word bits [top-32:0]
+    const hiMask = ias >= 32 ? (upTo & ~((1 << (ias - 32)) - 1)) >>> 0 : upTo >>> 0;
     if (((vaHi & hiMask) >>> 0) !== (tb === 0 ? 0 : hiMask)) return F_TRANSLATION;
     if (ias < 32) {
       const loMask = ~((1 << ias) - 1) >>> 0;
