@@ -9,13 +9,13 @@ const { K, KF, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mste from './ste.ts';
-const { steS1CdMax, steS1Dss, steS1Fmt, steS1StallD, steStrw, tg0Shift } = Mste;
+const { tg0Shift } = Mste;
 import * as Mwalk from './walk.ts';
 const { CLASS_CD, s1StartLevel, walkS2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { ASID: K_ASID, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
+const { ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
 const { CD: KF_CD, CTXPTR: KF_CTXPTR, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
 
 const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
@@ -38,6 +38,12 @@ const TWO32 = 4294967296;
 /** TG1 encoding: 1 = 16K, 2 = 4K, 3 = 64K. */
 function tg1Shift(tg: number): number {
   return tg === 1 ? 14 : tg === 2 ? 12 : tg === 3 ? 16 : 0;
+}
+
+function cdFetchAbort(m: SMMUv3, pa: number): number {
+  m.fltS2 = 0;
+  m.fltAddr = pa;
+  return F_CD_FETCH;
 }
 
 /** Reads 64 bits at an address that is an IPA when `nested` (translated by stage 2, CLASS CD). */
@@ -65,12 +71,12 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   const ci = m.cc.ci;
   const o = slot * K_STRIDE;
   const nested = ci[o + K_KIND] === KIND_NESTED;
-  const cdmax = steS1CdMax(m);
+  const cdmax = ci[o + K_CDMAX]!;
   const base = m.cc.cf[slot * KF_STRIDE + KF_CTXPTR]!;
   let idx = 0;
   if (ssid < 0) {
     if (cdmax !== 0) {
-      const dss = steS1Dss(m);
+      const dss = ci[o + K_S1DSS]!;
       if (dss === 0 || dss === 3) { // 0b11: reserved, behaves as 0b00 (§5.2 S1DSS)
         m.kindOverride = KIND_TERMINATE;
         return 0;
@@ -86,17 +92,17 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     // C_BAD_SUBSTREAMID (§7.3.9). SubstreamID 0 when substream 0 stands in for non-substream traffic
     // (S1DSS = 0b10) is F_STREAM_DISABLED instead (§5.2 S1DSS, §7.3.7).
     if (cdmax === 0 || ssid >= 1 << cdmax) return C_BAD_SUBSTREAMID;
-    if (ssid === 0 && steS1Dss(m) === 2) return EVT.F_STREAM_DISABLED;
+    if (ssid === 0 && ci[o + K_S1DSS] === 2) return EVT.F_STREAM_DISABLED;
     idx = ssid;
   }
-  const fmt = steS1Fmt(m);
+  const fmt = ci[o + K_S1FMT]!;
   let cdAddr: number;
   if (cdmax === 0 || fmt === 0 || fmt === 3) { // 0b11: reserved, behaves as linear
     cdAddr = base + idx * 64;
   } else {
     const split = fmt === 1 ? 6 : 10; // 4 KiB leaves hold 64 CDs, 64 KiB leaves 1024
     const l1 = base + (idx >>> split) * 8;
-    const st = readCfg64(m, slot, l1, nested);
+    const st = nested ? readCfg64(m, slot, l1, true) : m.mem.read64(l1) ? 0 : cdFetchAbort(m, l1);
     if (st !== 0) return st;
     const w = m.l1w;
     w[0] = m.mem.lo;
@@ -142,13 +148,13 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   // STRW = EL2: with CR2.E2H = 0 the NS-EL2 regime (one VA range, one privilege level); with
   // E2H = 1, NS-EL2-E2H, which translates like EL1 (two ranges, AP[1], PXN/UXN) but is tagged in
   // the TLB as EL2 (ASID, no VMID).
-  const strwEl2 = ci[o + K_KIND] === KIND_S1 && feat.hyp && steStrw(m) === 2;
+  const strwEl2 = ci[o + K_KIND] === KIND_S1 && feat.hyp && ci[o + K_STRW] === 2;
   const e2h = strwEl2 && (m.r[0x2c >> 2]! & 1) !== 0;
   const el2 = strwEl2 && !e2h;
   // Stalls (§5.5): CD.S = 1 with no stall model or through STE.S1STALLD = 1, and CD.S = 0 when the
   // model forces stalls (STALL_MODEL 0b10), are ILLEGAL.
   const stall = get(w, S);
-  if (stall === 1 && (feat.stallModel === 1 || steS1StallD(m) === 1)) return C_BAD_CD;
+  if (stall === 1 && (feat.stallModel === 1 || ci[o + K_STALLD] === 1)) return C_BAD_CD;
   if (stall === 0 && feat.stallModel === 2) return C_BAD_CD;
   if (get(w, A) === 0 && feat.termAbortOnly) return C_BAD_CD;
   // HTTU the SMMU does not implement (IDR0.HTTU) is ILLEGAL, not ignored (§5.4 HA/HD).

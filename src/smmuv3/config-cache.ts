@@ -38,6 +38,11 @@ export const K = {
   VALID: 22, // cache slot in use
   AGE: 23, // replacement: fill order (FIFO)
   SSV: 24, // SubstreamID actually used (-1: none) for event records
+  CDMAX: 25, // STE.S1CDMax, S1Fmt, S1DSS, S1STALLD, STRW: what the CD lookup and decode need
+  S1FMT: 26,
+  S1DSS: 27,
+  STALLD: 28,
+  STRW: 29,
   STRIDE: 32,
 } as const;
 

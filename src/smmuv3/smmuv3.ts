@@ -24,7 +24,7 @@ const { Features, idrFromOptions } = Mfeatures;
 import * as Mregs from './regs.ts';
 const { PA_BITS, REGS, REG_BY_NAME } = Mregs;
 import * as Mste from './ste.ts';
-const { decodeSte, fetchSte } = Mste;
+const { decodeSte, fetchSte, streamTableGeometry } = Mste;
 import * as Mtlb from './tlb.ts';
 const { TLB_EL2, TLB_S1, TLB_S2, Tlb } = Mtlb;
 import * as Mwalk from './walk.ts';
@@ -97,6 +97,11 @@ export class SMMUv3 {
   kindOverride = -1;
   cdAddr = 0;
   private genCounter = 0;
+  /** Stream table geometry (ste.ts streamTableGeometry), redone after STRTAB_* writes. */
+  stGeomValid = false;
+  stBase = 0;
+  stLimit = 0;
+  stSplit = -1;
   // TLB key of the current transaction (tlbKey).
   private tTag = 0;
   private tHi = 0;
@@ -151,6 +156,11 @@ export class SMMUv3 {
     this.oasHiLimit = 2 ** (this.feat.oasBits - 32);
     this.cc = new ConfigCache(opts.configCacheEntries ?? 1024);
     this.tlb = new Tlb(opts.tlbEntries ?? 4096);
+  }
+
+  decodeStreamTableRegs(): void {
+    [this.stBase, this.stLimit, this.stSplit] = streamTableGeometry(this);
+    this.stGeomValid = true;
   }
 
   /** Address size in bits for an IPS / S2PS / OAS encoding, capped at the SMMU's OAS. */
@@ -208,6 +218,7 @@ export class SMMUv3 {
         return;
       case 0x80: case 0x84: case 0x88: // STRTAB_BASE(_CFG): RO while SMMUEN = 1
         if ((cr0 & 1) === 0) r[i] = v;
+        this.stGeomValid = false;
         return;
       case 0x90: case 0x94: // CMDQ_BASE: RO while CMDQEN = 1
         if ((cr0 & 8) === 0) r[i] = v;
@@ -255,6 +266,7 @@ export class SMMUv3 {
     const d = REG_BY_NAME.get(name);
     if (!d) throw new RangeError(`unknown SMMUv3 register '${name}'`);
     if (value < 0n || value >= 1n << BigInt(d.size * 8)) throw new RangeError(`register ${name}: value 0x${value.toString(16)} is wider than ${d.size * 8} bits`);
+    this.stGeomValid = false;
     this.r[d.offset >> 2] = Number(value & 0xffff_ffffn);
     if (d.size === 8) this.r[(d.offset >> 2) + 1] = Number(value >> 32n);
   }

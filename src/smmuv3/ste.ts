@@ -13,7 +13,7 @@ const { s2StartLevel, POW2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { ASID: K_ASID, EATS: K_EATS, G0: K_G0, G1: K_G1, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2CONCAT: K_S2CONCAT, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, STRIDE: K_STRIDE, VMID: K_VMID } = K;
+const { ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, EATS: K_EATS, G0: K_G0, G1: K_G1, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2CONCAT: K_S2CONCAT, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, STRIDE: K_STRIDE, VMID: K_VMID } = K;
 const { CTXPTR: KF_CTXPTR, S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const C_BAD_STREAMID = EVT.C_BAD_STREAMID;
@@ -41,26 +41,36 @@ export function tg0Shift(tg: number): number {
 }
 
 /**
+ * The stream table geometry from STRTAB_BASE / STRTAB_BASE_CFG (IHI0070 §6.3.23-24), decoded when
+ * those registers change rather than per transaction: [base, StreamID limit, SPLIT or -1 (linear)].
+ */
+export function streamTableGeometry(m: SMMUv3): [number, number, number] {
+  const r = m.r;
+  const cfg = r[0x88 >> 2]!; // STRTAB_BASE_CFG
+  let log2size = cfg & 0x3f;
+  const fmt = (cfg >>> 16) & 3;
+  if (log2size > m.feat.sidBits) log2size = m.feat.sidBits; // LOG2SIZE beyond SIDSIZE behaves as SIDSIZE
+  const base = (r[0x84 >> 2]! & 0xfffff) * 4294967296 + ((r[0x80 >> 2]! & 0xffffffc0) >>> 0);
+  if (fmt !== 1 || !m.feat.st2l) return [base, POW2[log2size]!, -1]; // linear; reserved FMT behaves as linear
+  let split = (cfg >>> 6) & 0x1f;
+  if (split !== 6 && split !== 8 && split !== 10) split = 6; // reserved SPLIT values behave as 6
+  // SPLIT above LOG2SIZE needs no adjustment: every valid StreamID then has L1 index 0, and the
+  // level-2 array may still hold up to 2^SPLIT STEs (Span up to SPLIT + 1).
+  return [base, POW2[log2size]!, split];
+}
+
+/**
  * Finds the STE of `sid` and reads its first 8 words into m.ste. Returns 0, or an event id
  * (C_BAD_STREAMID, F_STE_FETCH with m.fltAddr = the fetch address).
  */
 export function fetchSte(m: SMMUv3, sid: number): number {
   const mem = m.mem;
-  const r = m.r;
-  const cfg = r[0x88 >> 2]!; // STRTAB_BASE_CFG
-  let log2size = cfg & 0x3f;
-  const fmt = (cfg >>> 16) & 3;
-  const sidBits = m.feat.sidBits;
-  if (log2size > sidBits) log2size = sidBits; // LOG2SIZE beyond SIDSIZE behaves as SIDSIZE
-  if (sid >= POW2[log2size]!) return C_BAD_STREAMID;
-  const baseN = (r[0x84 >> 2]! & 0xfffff) * 4294967296 + ((r[0x80 >> 2]! & 0xffffffc0) >>> 0);
+  if (!m.stGeomValid) m.decodeStreamTableRegs();
+  if (sid >= m.stLimit) return C_BAD_STREAMID;
+  const split = m.stSplit;
   let steAddr: number;
-  if (fmt === 1 && m.feat.st2l) {
-    let split = (cfg >>> 6) & 0x1f;
-    if (split !== 6 && split !== 8 && split !== 10) split = 6; // reserved SPLIT values behave as 6
-    // SPLIT above LOG2SIZE needs no adjustment: every valid StreamID then has L1 index 0, and the
-    // level-2 array may still hold up to 2^SPLIT STEs (Span up to SPLIT + 1).
-    const l1Addr = baseN + (sid >>> split) * 8;
+  if (split >= 0) {
+    const l1Addr = m.stBase + (sid >>> split) * 8;
     if (!mem.read64(l1Addr)) {
       m.fltAddr = l1Addr;
       return F_STE_FETCH;
@@ -77,8 +87,7 @@ export function fetchSte(m: SMMUv3, sid: number): number {
     const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * 4294967296 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask & ~((64 << (span - 1)) - 1)) >>> 0);
     steAddr = l2 + l2idx * 64;
   } else {
-    // FMT 0b00 linear; reserved FMT values (and 2-level without IDR0.ST_LEVEL) behave as linear.
-    steAddr = baseN + sid * 64;
+    steAddr = m.stBase + sid * 64;
   }
   // Qwords 0-3 hold every field the translation uses (4-7: MPAM, Secure and VMS state, not modelled).
   const ste = m.ste;
@@ -114,6 +123,11 @@ export function decodeSte(m: SMMUv3, slot: number): number {
   const feat = m.feat;
   if (get(w, V) === 0) return C_BAD_STE;
   const config = get(w, CONFIG);
+  ci[o + K_CDMAX] = get(w, S1CDMAX);
+  ci[o + K_S1FMT] = get(w, S1FMT);
+  ci[o + K_S1DSS] = get(w, S1DSS);
+  ci[o + K_STALLD] = get(w, S1STALLD);
+  ci[o + K_STRW] = get(w, STRW);
   ci[o + K_PRIVCFG] = get(w, PRIVCFG);
   ci[o + K_INSTCFG] = get(w, INSTCFG);
   ci[o + K_S1F] = 0;
@@ -207,21 +221,4 @@ export function decodeSte(m: SMMUv3, slot: number): number {
       (get(w, S2PTW) ? S2F_PTW : 0);
   }
   return 0;
-}
-
-/** STE fields that cd.ts needs (read from m.ste). */
-export function steS1CdMax(m: SMMUv3): number {
-  return get(m.ste, S1CDMAX);
-}
-export function steS1Fmt(m: SMMUv3): number {
-  return get(m.ste, S1FMT);
-}
-export function steS1Dss(m: SMMUv3): number {
-  return get(m.ste, S1DSS);
-}
-export function steS1StallD(m: SMMUv3): number {
-  return get(m.ste, S1STALLD);
-}
-export function steStrw(m: SMMUv3): number {
-  return get(m.ste, STRW);
 }
