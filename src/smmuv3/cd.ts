@@ -32,7 +32,7 @@ const TTB1 = addrField(CD, 'TTB1');
 const L1_V = wordField(L1CD, 'V');
 const L1_L2PTR = addrField(L1CD, 'L2Ptr');
 
-const get = (w: Uint32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
+const get = (w: Int32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
 const TWO32 = 4294967296;
 
 /** TG1 encoding: 1 = 16K, 2 = 4K, 3 = 64K. */
@@ -64,7 +64,7 @@ function readCfg64(m: SMMUv3, slot: number, addr: number, nested: boolean): numb
 
 /**
  * Selects the CD for `ssid` (-1: transaction without SubstreamID) for the STE decoded in slot
- * `slot` and reads it into m.cd (its address in m.cdAddr). Returns 0 or an event id. With S1DSS
+ * `slot`: its words are then m.cdW[m.cdAt..m.cdAt+5], its address m.cdAddr. Returns 0 or an event id. With S1DSS
  * bypass / terminate there is no CD: m.kindOverride says what the transaction becomes instead.
  */
 export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
@@ -114,18 +114,21 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     cdAddr = l2 + (idx & ((1 << split) - 1)) * 64;
   }
   // The translation needs CD qwords 0-2 (qword 3 onwards: MAIR/AMAIR, memory attributes only).
-  const cd = m.cd;
+  // As for the STE: in place when one region holds them (m.cdW[m.cdAt..]), else copied into m.cd.
   const at = nested ? -1 : m.mem.span(cdAddr, 24);
   if (at >= 0) {
-    const w = m.mem.spanWords;
-    for (let i = 0; i < 6; i++) cd[i] = w[at + i]!;
+    m.cdW = m.mem.spanWords;
+    m.cdAt = at;
   } else {
+    const cd = m.cd;
     for (let i = 0; i < 3; i++) {
       const st = readCfg64(m, slot, cdAddr + i * 8, nested);
       if (st !== 0) return st;
       cd[2 * i] = m.mem.lo;
       cd[2 * i + 1] = m.mem.hi;
     }
+    m.cdW = cd;
+    m.cdAt = 0;
   }
   m.cdAddr = cdAddr;
   return 0;

@@ -96,16 +96,18 @@ export class ConfigCache {
   // cdMemoBase.. decoded STE+CD pairs, next to the raw words they were decoded from and a
   // generation number (0 = empty) tying a CD entry to the STE entry it was decoded under.
   readonly steMemoSize = 64;
-  readonly cdMemoSize = 256;
-  /** 32 - log2(size): the shift that turns a 32-bit hash into a memo index. */
+  readonly cdMemoSize = 512; // 256 sets of 2 ways
+  /** 32 - log2(size or sets): the shift that turns a 32-bit hash into a memo index or set. */
   readonly steMemoShift = 26;
   readonly cdMemoShift = 24;
   readonly steMemoBase: number;
   readonly cdMemoBase: number;
-  readonly steWords = new Uint32Array(64 * 8);
+  readonly steWords = new Int32Array(64 * 8);
   readonly steGen = new Int32Array(64);
-  readonly cdWords = new Uint32Array(256 * 6);
-  readonly cdSteGen = new Int32Array(256);
+  readonly cdWords = new Int32Array(512 * 6);
+  readonly cdSteGen = new Int32Array(512);
+  /** Per CD memo set, one bit: the way filled last. */
+  readonly cdFill = new Int32Array(256 / 32);
 
   /** `entries` = sets * ways (power of two sets): the architected cache; the memo slots follow. */
   constructor(entries = 1024, ways = 4) {

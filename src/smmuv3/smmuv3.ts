@@ -75,6 +75,22 @@ for (const [n, off] of [['CR0', 0x20], ['GBPA', 0x44], ['STRTAB_BASE', 0x80], ['
   if (REG_BY_NAME.get(n)?.offset !== off) throw new Error(`register table: ${n} moved`);
 }
 
+/** w[a..a+7] equal m[b..b+7] (an STE as read against a memo entry). */
+function same8(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
+  return (
+    w[a] === m[b] && w[a + 1] === m[b + 1] && w[a + 2] === m[b + 2] && w[a + 3] === m[b + 3] &&
+    w[a + 4] === m[b + 4] && w[a + 5] === m[b + 5] && w[a + 6] === m[b + 6] && w[a + 7] === m[b + 7]
+  );
+}
+
+/** w[a..a+5] equal m[b..b+5] (a CD's qwords 0-2 against a memo entry). */
+function same6(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
+  return (
+    w[a] === m[b] && w[a + 1] === m[b + 1] && w[a + 2] === m[b + 2] && w[a + 3] === m[b + 3] &&
+    w[a + 4] === m[b + 4] && w[a + 5] === m[b + 5]
+  );
+}
+
 export class SMMUv3 {
   readonly feat: FeaturesT;
   /** Register file: 128 KiB (pages 0 and 1) as 32-bit words, indexed by offset / 4. */
@@ -88,9 +104,14 @@ export class SMMUv3 {
   readonly res = new TxResult();
 
   // Scratch words for structure reads (no allocation per access).
-  readonly ste = new Uint32Array(16);
-  readonly cd = new Uint32Array(6);
-  readonly l1w = new Uint32Array(2);
+  readonly ste = new Int32Array(16);
+  readonly cd = new Int32Array(6);
+  readonly l1w = new Int32Array(2);
+  /** fetchSte / fetchCd outputs: the words read (in RAM itself, or in ste / cd) and where they start. */
+  steW: Int32Array = this.ste;
+  steAt = 0;
+  cdW: Int32Array = this.cd;
+  cdAt = 0;
   steAddr = 0;
   /** loadConfig outputs: the decoded slot, a KIND replacing the slot's (S1DSS; -1 none), the CD address. */
   cfgSlot = -1;
@@ -298,18 +319,18 @@ export class SMMUv3 {
     let st = fetchSte(this, sid);
     if (st !== 0) return st;
     const cc = this.cc;
-    const ste = this.ste;
     const sw = cc.steWords;
     // Fibonacci hashing of the STE address (tables are size-aligned, so low bits alone collide).
     const e = Math.imul((this.steAddr / 64) >>> 0, 0x9e3779b1) >>> cc.steMemoShift;
     const sSlot = cc.steMemoBase + e;
     const w8 = e * 8;
     let gen = cc.steGen[e]!;
-    if (
-      gen === 0 || ste[0] !== sw[w8] || ste[1] !== sw[w8 + 1] || ste[2] !== sw[w8 + 2] || ste[3] !== sw[w8 + 3] ||
-      ste[4] !== sw[w8 + 4] || ste[5] !== sw[w8 + 5] || ste[6] !== sw[w8 + 6] || ste[7] !== sw[w8 + 7]
-    ) {
+    let w = this.steW;
+    let a = this.steAt;
+    if (gen === 0 || !same8(w, a, sw, w8)) {
       cc.steGen[e] = 0;
+      const ste = this.ste;
+      for (let i = 0; i < 8; i++) ste[i] = w[a + i]!;
       st = decodeSte(this, sSlot);
       if (st !== 0) return st;
       for (let i = 0; i < 8; i++) sw[w8 + i] = ste[i]!;
@@ -320,22 +341,40 @@ export class SMMUv3 {
     if (kind === KIND_S1 || kind === KIND_NESTED) {
       st = fetchCd(this, sSlot, ssid);
       if (st !== 0 || this.kindOverride >= 0) return st;
-      const cd = this.cd;
+      // Two ways per set: 128 CDs hashed into one way each would collide about one time in six.
       const cw = cc.cdWords;
-      const c = Math.imul(((this.cdAddr / 64) >>> 0) + e, 0x9e3779b1) >>> cc.cdMemoShift;
-      const cSlot = cc.cdMemoBase + c;
-      const w6 = c * 6;
-      if (
-        cc.cdSteGen[c] !== gen || cd[0] !== cw[w6] || cd[1] !== cw[w6 + 1] || cd[2] !== cw[w6 + 2] ||
-        cd[3] !== cw[w6 + 3] || cd[4] !== cw[w6 + 4] || cd[5] !== cw[w6 + 5]
-      ) {
-        cc.cdSteGen[c] = 0;
-        cc.copy(sSlot, cSlot);
-        st = decodeCd(this, cSlot);
-        if (st !== 0) return st;
-        for (let i = 0; i < 6; i++) cw[w6 + i] = cd[i]!;
-        cc.cdSteGen[c] = gen;
+      const csg = cc.cdSteGen;
+      let c = (Math.imul(((this.cdAddr / 64) >>> 0) + e, 0x9e3779b1) >>> cc.cdMemoShift) << 1;
+      let w6 = c * 6;
+      w = this.cdW;
+      a = this.cdAt;
+      if (csg[c] !== gen || !same6(w, a, cw, w6)) {
+        c++;
+        w6 += 6;
+        if (csg[c] !== gen || !same6(w, a, cw, w6)) {
+          // Miss in both ways: refill the way filled longer ago (cdFill: bit set = way 1 was last).
+          const set = c >>> 1;
+          const f = cc.cdFill;
+          const bit = 1 << (set & 31);
+          if ((f[set >>> 5]! & bit) !== 0) {
+            c--;
+            w6 -= 6;
+            f[set >>> 5] = f[set >>> 5]! & ~bit;
+          } else {
+            f[set >>> 5] = f[set >>> 5]! | bit;
+          }
+          csg[c] = 0;
+          const cd = this.cd;
+          for (let i = 0; i < 6; i++) cd[i] = w[a + i]!;
+          const slot = cc.cdMemoBase + c;
+          cc.copy(sSlot, slot);
+          st = decodeCd(this, slot);
+          if (st !== 0) return st;
+          for (let i = 0; i < 6; i++) cw[w6 + i] = cd[i]!;
+          csg[c] = gen;
+        }
       }
+      const cSlot = cc.cdMemoBase + c;
       cc.cf[cSlot * KF_STRIDE + KF_CD] = this.cdAddr;
       this.cfgSlot = cSlot;
     } else if (ssid >= 0 && kind !== KIND_ABORT) {

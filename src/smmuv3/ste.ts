@@ -33,7 +33,7 @@ const S2TTB = addrField(STE, 'S2TTB');
 const L1_SPAN = wordField(L1STD, 'Span');
 const L1_L2PTR = addrField(L1STD, 'L2Ptr');
 
-const get = (w: Uint32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
+const get = (w: Int32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
 
 /** Stage-2 granule encodings (S2TG / TG0): 0 = 4K, 1 = 64K, 2 = 16K. */
 export function tg0Shift(tg: number): number {
@@ -60,7 +60,7 @@ export function streamTableGeometry(m: SMMUv3): [number, number, number] {
 }
 
 /**
- * Finds the STE of `sid` and reads its first 8 words into m.ste. Returns 0, or an event id
+ * Finds the STE of `sid`: its first 8 words are then m.steW[m.steAt..m.steAt+7]. Returns 0, or an event id
  * (C_BAD_STREAMID, F_STE_FETCH with m.fltAddr = the fetch address).
  */
 export function fetchSte(m: SMMUv3, sid: number): number {
@@ -90,12 +90,14 @@ export function fetchSte(m: SMMUv3, sid: number): number {
     steAddr = m.stBase + sid * 64;
   }
   // Qwords 0-3 hold every field the translation uses (4-7: MPAM, Secure and VMS state, not modelled).
-  const ste = m.ste;
+  // One region check for the 32 bytes: then m.steW[m.steAt..] are the STE's words in RAM itself
+  // (no copy; loadConfig compares them with its memo). Otherwise qword by qword into m.ste.
   const at = mem.span(steAddr, 32);
   if (at >= 0) {
-    const w = mem.spanWords;
-    for (let i = 0; i < 8; i++) ste[i] = w[at + i]!;
+    m.steW = mem.spanWords;
+    m.steAt = at;
   } else {
+    const ste = m.ste;
     for (let i = 0; i < 4; i++) {
       if (!mem.read64(steAddr + i * 8)) {
         m.fltAddr = steAddr + i * 8;
@@ -104,13 +106,15 @@ export function fetchSte(m: SMMUv3, sid: number): number {
       ste[2 * i] = mem.lo;
       ste[2 * i + 1] = mem.hi;
     }
+    m.steW = ste;
+    m.steAt = 0;
   }
   m.steAddr = steAddr;
   return 0;
 }
 
 /**
- * Validates the STE in m.ste and fills the STE part of slot `slot`. Returns 0, or C_BAD_STE.
+ * Validates the STE in m.ste (loadConfig copies it there first) and fills the STE part of slot `slot`. Returns 0, or C_BAD_STE.
  * Leaves the CD part to cd.ts. ILLEGAL combinations named in IHI0070 §5.2 give C_BAD_STE; the
  * model never throws on any STE bytes.
  */
