@@ -31,6 +31,10 @@ const TTB0 = addrField(CD, 'TTB0');
 const TTB1 = addrField(CD, 'TTB1');
 const L1_V = wordField(L1CD, 'V');
 const L1_L2PTR = addrField(L1CD, 'L2Ptr');
+// Both in the low word of the qword (checked here), as plain constants for the hot path.
+if (L1_V.w !== 0 || L1_L2PTR.w !== 0) throw new Error('L1CD layout: V / L2Ptr moved');
+const L1_V_MASK = L1_V.mask << L1_V.shift;
+const L1_L2PTR_LO = L1_L2PTR.loMask, L1_L2PTR_HI = L1_L2PTR.hiMask;
 
 const get = (w: Int32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
 const TWO32 = 4294967296;
@@ -102,35 +106,41 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   } else {
     const split = fmt === 1 ? 6 : 10; // 4 KiB leaves hold 64 CDs, 64 KiB leaves 1024
     const l1 = base + (idx >>> split) * 8;
-    const st = nested ? readCfg64(m, slot, l1, true) : m.mem.read64(l1) ? 0 : cdFetchAbort(m, l1);
-    if (st !== 0) return st;
-    const w = m.l1w;
-    w[0] = m.mem.lo;
-    w[1] = m.mem.hi;
-    if (get(w, L1_V) === 0) return C_BAD_SUBSTREAMID;
+    const mem = m.mem;
+    if (nested) {
+      const st = readCfg64(m, slot, l1, true);
+      if (st !== 0) return st;
+    } else if (!mem.read64(l1)) {
+      return cdFetchAbort(m, l1);
+    }
+    const lo = mem.lo;
+    const hi = mem.hi & L1_L2PTR_HI;
+    if ((lo & L1_V_MASK) === 0) return C_BAD_SUBSTREAMID;
     // An L1CD.L2Ptr outside the OAS/IAS is C_BAD_SUBSTREAMID too (§7.3.9).
-    if ((w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) >>> (m.feat.oasBits - 32) !== 0) return C_BAD_SUBSTREAMID;
-    const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * TWO32 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask) >>> 0);
-    cdAddr = l2 + (idx & ((1 << split) - 1)) * 64;
+    if (hi >>> (m.feat.oasBits - 32) !== 0) return C_BAD_SUBSTREAMID;
+    cdAddr = hi * TWO32 + ((lo & L1_L2PTR_LO) >>> 0) + (idx & ((1 << split) - 1)) * 64;
   }
   // The translation needs CD qwords 0-2 (qword 3 onwards: MAIR/AMAIR, memory attributes only).
   // As for the STE: in place when one region holds them (m.cdW[m.cdAt..]), else copied into m.cd.
-  const at = nested ? -1 : m.mem.span(cdAddr, 24);
-  if (at >= 0) {
-    m.cdW = m.mem.spanWords;
-    m.cdAt = at;
-  } else {
-    const cd = m.cd;
-    for (let i = 0; i < 3; i++) {
-      const st = readCfg64(m, slot, cdAddr + i * 8, nested);
-      if (st !== 0) return st;
-      cd[2 * i] = m.mem.lo;
-      cd[2 * i + 1] = m.mem.hi;
-    }
-    m.cdW = cd;
-    m.cdAt = 0;
-  }
   m.cdAddr = cdAddr;
+  const at = nested ? -1 : m.mem.span(cdAddr, 24);
+  if (at < 0) return fetchCdSlow(m, slot, cdAddr, nested);
+  m.cdW = m.mem.spanWords;
+  m.cdAt = at;
+  return 0;
+}
+
+/** fetchCd when the CD is an IPA or not in one region: qword by qword into m.cd. */
+function fetchCdSlow(m: SMMUv3, slot: number, cdAddr: number, nested: boolean): number {
+  const cd = m.cd;
+  for (let i = 0; i < 3; i++) {
+    const st = readCfg64(m, slot, cdAddr + i * 8, nested);
+    if (st !== 0) return st;
+    cd[2 * i] = m.mem.lo;
+    cd[2 * i + 1] = m.mem.hi;
+  }
+  m.cdW = cd;
+  m.cdAt = 0;
   return 0;
 }
 

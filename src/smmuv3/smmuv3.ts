@@ -106,7 +106,6 @@ export class SMMUv3 {
   // Scratch words for structure reads (no allocation per access).
   readonly ste = new Int32Array(16);
   readonly cd = new Int32Array(6);
-  readonly l1w = new Int32Array(2);
   /** fetchSte / fetchCd outputs: the words read (in RAM itself, or in ste / cd) and where they start. */
   steW: Int32Array = this.ste;
   steAt = 0;

@@ -32,6 +32,10 @@ const S2HD = wf('S2HD'), S2HA = wf('S2HA'), S2S = wf('S2S'), S2R = wf('S2R');
 const S2TTB = addrField(STE, 'S2TTB');
 const L1_SPAN = wordField(L1STD, 'Span');
 const L1_L2PTR = addrField(L1STD, 'L2Ptr');
+// Both in the low word of the qword (checked here), as plain constants for the hot path.
+if (L1_SPAN.w !== 0 || L1_L2PTR.w !== 0) throw new Error('L1STD layout: Span / L2Ptr moved');
+const L1_SPAN_SHIFT = L1_SPAN.shift, L1_SPAN_MASK = L1_SPAN.mask;
+const L1_L2PTR_LO = L1_L2PTR.loMask, L1_L2PTR_HI = L1_L2PTR.hiMask;
 
 const get = (w: Int32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
 
@@ -75,41 +79,43 @@ export function fetchSte(m: SMMUv3, sid: number): number {
       m.fltAddr = l1Addr;
       return F_STE_FETCH;
     }
-    const w = m.l1w;
-    w[0] = mem.lo;
-    w[1] = mem.hi;
-    const span = (w[L1_SPAN.w]! >>> L1_SPAN.shift) & L1_SPAN.mask;
+    const lo = mem.lo;
+    const hi = mem.hi;
+    const span = (lo >>> L1_SPAN_SHIFT) & L1_SPAN_MASK;
     // Span 0, a reserved Span (12..31, behaves as 0) or one out of bounds for SPLIT: no valid STE (§5.1.1, §7.3.3).
     if (span === 0 || span > split + 1) return C_BAD_STREAMID;
     const l2idx = sid & ((1 << split) - 1);
     if (l2idx >= 1 << (span - 1)) return C_BAD_STREAMID;
     // L2Ptr[5 + Span - 1:0] are treated as 0: the level-2 array is aligned to its size (§5.1 L2Ptr).
-    const l2 = (w[L1_L2PTR.w + 1]! & L1_L2PTR.hiMask) * 4294967296 + ((w[L1_L2PTR.w]! & L1_L2PTR.loMask & ~((64 << (span - 1)) - 1)) >>> 0);
-    steAddr = l2 + l2idx * 64;
+    steAddr = (hi & L1_L2PTR_HI) * 4294967296 + ((lo & L1_L2PTR_LO & ~((64 << (span - 1)) - 1)) >>> 0) + l2idx * 64;
   } else {
     steAddr = m.stBase + sid * 64;
   }
   // Qwords 0-3 hold every field the translation uses (4-7: MPAM, Secure and VMS state, not modelled).
   // One region check for the 32 bytes: then m.steW[m.steAt..] are the STE's words in RAM itself
   // (no copy; loadConfig compares them with its memo). Otherwise qword by qword into m.ste.
-  const at = mem.span(steAddr, 32);
-  if (at >= 0) {
-    m.steW = mem.spanWords;
-    m.steAt = at;
-  } else {
-    const ste = m.ste;
-    for (let i = 0; i < 4; i++) {
-      if (!mem.read64(steAddr + i * 8)) {
-        m.fltAddr = steAddr + i * 8;
-        return F_STE_FETCH;
-      }
-      ste[2 * i] = mem.lo;
-      ste[2 * i + 1] = mem.hi;
-    }
-    m.steW = ste;
-    m.steAt = 0;
-  }
   m.steAddr = steAddr;
+  const at = mem.span(steAddr, 32);
+  if (at < 0) return fetchSteSlow(m, steAddr);
+  m.steW = mem.spanWords;
+  m.steAt = at;
+  return 0;
+}
+
+/** fetchSte when the STE is not in one region: qword by qword into m.ste, or F_STE_FETCH. */
+function fetchSteSlow(m: SMMUv3, steAddr: number): number {
+  const mem = m.mem;
+  const ste = m.ste;
+  for (let i = 0; i < 4; i++) {
+    if (!mem.read64(steAddr + i * 8)) {
+      m.fltAddr = steAddr + i * 8;
+      return F_STE_FETCH;
+    }
+    ste[2 * i] = mem.lo;
+    ste[2 * i + 1] = mem.hi;
+  }
+  m.steW = ste;
+  m.steAt = 0;
   return 0;
 }
 
