@@ -291,8 +291,6 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       bits = stride;
       continue;
     }
-    const dIpa = tHi * TWO32 + ((tLo | (indexAt(vaHi, vaLo, s, bits) << 3)) >>> 0);
-    const da = daHi * TWO32 + daLo;
     if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return F_TRANSLATION;
     const oa = descOA(dlo, dhi, g, s);
     if (oa >= POW2[ips]!) return F_ADDR_SIZE;
@@ -340,6 +338,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       // The Access flag / dirty state update writes the descriptor at its IPA: stage 2 must allow
       // that write (Arm ARM AArch64.MemSwapTableDesc). A stage-2 fault here has CLASS TT and
       // TTRnW = write (IHI0070 §7.3.16); it comes before the translation of the output address.
+      const dIpa = tHi * TWO32 + ((tLo | (indexAt(vaHi, vaLo, s, bits) << 3)) >>> 0);
       const st = walkS2(m, slot, dIpa, ACC_W, CLASS_TT);
       if (st !== 0) return st;
       m.fltClass = CLASS_IN;
@@ -353,7 +352,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       perm &= m.s2Perm;
       if (m.s2Shift < shift) shift = m.s2Shift;
     }
-    if (newLo !== dlo && !mem.cas32(da, dlo, newLo)) return walkS1(m, slot, vaHi, vaLo, acc, nested);
+    if (newLo !== dlo && !mem.cas32(daHi * TWO32 + daLo, dlo, newLo)) return walkS1(m, slot, vaHi, vaLo, acc, nested);
     m.wPa = pa;
     m.wPerm = perm;
     m.wShift = shift;
