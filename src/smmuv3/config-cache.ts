@@ -13,6 +13,8 @@
 
 /** Integer fields of a slot. */
 export const K = {
+  // Fields 0-15 are what a translation reads (one 64-byte line): the configuration lookup
+  // (KIND, CDMAX..S1DSS), translate (PRIVCFG, INSTCFG) and the stage-1 walk.
   KIND: 0, // KIND_* below
   VMID: 1,
   ASID: 2,
@@ -24,24 +26,24 @@ export const K = {
   TSZ1: 8,
   SL1: 9,
   IPS: 10, // effective stage-1 output size (bits)
-  S2G: 11, // stage-2 granule (log2 bytes)
-  S2TSZ: 12,
-  S2SL: 13, // stage-2 start level
-  S2PS: 14, // effective stage-2 output size (bits)
-  S2F: 15, // S2F_* flags
-  PRIVCFG: 16,
-  INSTCFG: 17,
-  SID: 18, // tag
-  SSID: 19, // tag: SubstreamID + 1, 0 = no SubstreamID
-  EATS: 20,
-  S2CONCAT: 21, // log2 of the number of concatenated stage-2 start tables
-  VALID: 22, // cache slot in use
-  AGE: 23, // replacement: fill order (FIFO)
-  SSV: 24, // SubstreamID actually used (-1: none) for event records
-  CDMAX: 25, // STE.S1CDMax, S1Fmt, S1DSS, S1STALLD, STRW: what the CD lookup and decode need
-  S1FMT: 26,
-  S1DSS: 27,
-  STALLD: 28,
+  CDMAX: 11, // STE.S1CDMax, S1Fmt, S1DSS: what the CD lookup needs
+  S1FMT: 12,
+  S1DSS: 13,
+  PRIVCFG: 14,
+  INSTCFG: 15,
+  S2G: 16, // stage-2 granule (log2 bytes)
+  S2TSZ: 17,
+  S2SL: 18, // stage-2 start level
+  S2PS: 19, // effective stage-2 output size (bits)
+  S2F: 20, // S2F_* flags
+  SID: 21, // tag
+  SSID: 22, // tag: SubstreamID + 1, 0 = no SubstreamID
+  EATS: 23,
+  S2CONCAT: 24, // log2 of the number of concatenated stage-2 start tables
+  VALID: 25, // cache slot in use
+  AGE: 26, // replacement: fill order (FIFO)
+  SSV: 27, // SubstreamID actually used (-1: none) for event records
+  STALLD: 28, // STE.S1STALLD and STRW: what the CD decode needs
   STRW: 29,
   STRIDE: 32,
 } as const;

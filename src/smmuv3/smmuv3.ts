@@ -319,8 +319,9 @@ export class SMMUv3 {
     if (st !== 0) return st;
     const cc = this.cc;
     const sw = cc.steWords;
-    // Fibonacci hashing of the STE address (tables are size-aligned, so low bits alone collide).
-    const e = Math.imul((this.steAddr / 64) >>> 0, 0x9e3779b1) >>> cc.steMemoShift;
+    // Memo entries are chosen by Fibonacci hashing of the StreamID (and SubstreamID for CDs): any
+    // index would be correct, since a hit needs equal words; integers are cheaper to hash than addresses.
+    const e = Math.imul(sid, 0x9e3779b1) >>> cc.steMemoShift;
     const sSlot = cc.steMemoBase + e;
     const w8 = e * 8;
     let gen = cc.steGen[e]!;
@@ -343,7 +344,7 @@ export class SMMUv3 {
       // Two ways per set: 128 CDs hashed into one way each would collide about one time in six.
       const cw = cc.cdWords;
       const csg = cc.cdSteGen;
-      let c = (Math.imul(((this.cdAddr / 64) >>> 0) + e, 0x9e3779b1) >>> cc.cdMemoShift) << 1;
+      let c = (Math.imul(ssid ^ (sid << 12), 0x9e3779b1) >>> cc.cdMemoShift) << 1;
       let w6 = c * 6;
       w = this.cdW;
       a = this.cdAt;
