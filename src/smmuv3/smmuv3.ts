@@ -352,11 +352,12 @@ export class SMMUv3 {
         c++;
         w6 += 6;
         if (csg[c] !== gen || !same6(w, a, cw, w6)) {
-          // Miss in both ways: refill the way filled longer ago (cdFill: bit set = way 1 was last).
+          // Miss in both ways: fill way 0 if it is empty (hits in way 0 cost one compare, and a
+          // predictable branch), else refill the way filled longer ago (cdFill: bit set = way 1 was last).
           const set = c >>> 1;
           const f = cc.cdFill;
           const bit = 1 << (set & 31);
-          if ((f[set >>> 5]! & bit) !== 0) {
+          if (csg[c - 1] === 0 || (f[set >>> 5]! & bit) !== 0) {
             c--;
             w6 -= 6;
             f[set >>> 5] = f[set >>> 5]! & ~bit;
