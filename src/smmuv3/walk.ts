@@ -197,6 +197,33 @@ function blockAllowed(g: number, level: number, pamax: number): boolean {
 }
 
 /**
+ * Stage-1 permissions (P_* / U_* mask) of a leaf, from its effective AP[2] (after a dirty-state
+ * update), the AP[2] that counts for execute (writable-clean is writable), AP[1] (EL0 access), PXN,
+ * UXN and the regime's PAN, WXN and EL2 flags (Arm ARM D8.4, AArch64.S1ApplyOutputPerms).
+ */
+function s1Perm(ap2: number, ap2x: number, ap1: number, pxn: number, uxn: number, pan: boolean, wxn: boolean, el2: boolean): number {
+  if (el2) {
+    // EL2 regime: one privilege level, AP[1] RES1, XN = bit 54. Unprivileged accesses are treated
+    // as privileged.
+    const x = uxn === 0 && !(wxn && ap2x === 0) ? 1 : 0;
+    return P_R | U_R | (ap2 === 0 ? P_W | U_W : 0) | (x * (P_X | U_X));
+  }
+  const uw = ap1 === 1 && ap2 === 0;
+  const uwx = ap1 === 1 && ap2x === 0; // EL0-writable, counting writable-clean
+  return (
+    (pan && ap1 === 1 ? 0 : P_R | (ap2 === 0 ? P_W : 0)) |
+    (ap1 === 1 ? U_R | (uw ? U_W : 0) : 0) |
+    (pxn === 0 && !uwx && !(wxn && ap2x === 0) ? P_X : 0) |
+    (uxn === 0 && !(wxn && uwx) ? U_X : 0)
+  );
+}
+
+/** s1Perm for every input, indexed by ap2 | ap2x << 1 | ap1 << 2 | pxn << 3 | uxn << 4 | PAN << 5 | WXN << 6 | EL2 << 7. */
+const S1_PERM = Int32Array.from({ length: 256 }, (_, i) =>
+  s1Perm(i & 1, (i >>> 1) & 1, (i >>> 2) & 1, (i >>> 3) & 1, (i >>> 4) & 1, (i & 32) !== 0, (i & 64) !== 0, (i & 128) !== 0),
+);
+
+/**
  * Stage-1 translation of the 64-bit input address (vaHi, vaLo) for the configuration in slot
  * `slot`. In a nested configuration every table address and the output are IPAs: they go through
  * walkS2. Returns 0 with m.wPa / m.wPerm (P_* / U_* mask, S1 & S2 combined) / m.wShift / m.wGlobal,
@@ -231,6 +258,8 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
     had = (f1 & S1F_HAD1) !== 0;
   }
   if (g === 0) return F_TRANSLATION; // EPDx: walks of this range are disabled
+  // PAN, WXN and the EL2 regime, as the high bits of an S1_PERM index.
+  const regime = ((f1 & S1F_PAN) !== 0 ? 32 : 0) | ((f1 & S1F_WXN) !== 0 ? 64 : 0) | ((f1 & S1F_EL2) !== 0 ? 128 : 0);
   const ias = 64 - tsz;
   // VA[top:ias] must all equal the range bit.
   {
@@ -253,10 +282,9 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   const stride = g - 3;
   let s = g + (3 - level) * stride;
   let bits = ias - s;
-  // Hierarchical attributes accumulated from table descriptors (unless HAD).
-  let apt = 0; // bit0: APTable[0] (no EL0 access), bit1: APTable[1] (read-only)
-  let pxnT = 0;
-  let uxnT = 0;
+  // Hierarchical attributes (APTable, PXNTable, UXNTable: upper bits [62:59]) ORed over the table
+  // descriptors, unless HAD.
+  let tAttr = 0;
   for (;;) {
     let daHi = tHi;
     let daLo = (tLo | (indexAt(vaHi, vaLo, s, bits) << 3)) >>> 0; // an IPA when nested
@@ -281,11 +309,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       if (g === 16) tHi |= ((dlo >>> 12) & 0xf) << 16; // FEAT_LPA: next-level address [51:48]
       tLo = (dlo & gMask) >>> 0;
       if (tHi >= ipsHi) return F_ADDR_SIZE;
-      if (!had) {
-        apt |= (dhi >>> 29) & 3;
-        pxnT |= (dhi >>> 27) & 1;
-        uxnT |= (dhi >>> 28) & 1;
-      }
+      tAttr |= dhi;
       level++;
       s -= stride;
       bits = stride;
@@ -304,6 +328,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
     // AArch64.S1ApplyOutputPerms: its effective AP[2] is 0), so PXN-if-EL0-writable and WXN apply
     // to it even before it is dirtied; only the write permission in the result waits for the update.
     const dbm = (f1 & S1F_HD) !== 0 && (dhi & 0x80000) !== 0;
+    const apt = had ? 0 : (tAttr >>> 29) & 3; // bit 0: APTable[0] (no EL0 access), bit 1: APTable[1] (read-only)
     const ap2x = (dbm ? 0 : (dlo >>> 7) & 1) | ((apt >>> 1) & 1); // effective AP[2] for execute
     let ap2 = (dlo >>> 7) & 1;
     if (ap2 === 1 && (acc & ACC_W) !== 0 && dbm && (apt & 2) === 0) {
@@ -311,27 +336,10 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       newLo &= ~0x80;
     }
     ap2 |= (apt >>> 1) & 1;
-    let ap1 = ((dlo >>> 6) & 1) & ~apt & 1;
-    const pxn = ((dhi >>> 21) & 1) | pxnT;
-    const uxn = ((dhi >>> 22) & 1) | uxnT;
-    let perm: number;
-    if ((f1 & S1F_EL2) !== 0) {
-      // EL2 regime: one privilege level, AP[1] RES1, XN = bit 54. Unprivileged accesses are
-      // treated as privileged.
-      ap1 = 0;
-      const x = uxn === 0 && !((f1 & S1F_WXN) !== 0 && ap2x === 0) ? 1 : 0;
-      perm = P_R | U_R | (ap2 === 0 ? P_W | U_W : 0) | (x * (P_X | U_X));
-    } else {
-      const pan = (f1 & S1F_PAN) !== 0 && ap1 === 1;
-      const uw = ap1 === 1 && ap2 === 0;
-      const uwx = ap1 === 1 && ap2x === 0; // EL0-writable, counting writable-clean
-      const wxn = (f1 & S1F_WXN) !== 0;
-      perm =
-        (pan ? 0 : P_R | (ap2 === 0 ? P_W : 0)) |
-        (ap1 === 1 ? U_R | (uw ? U_W : 0) : 0) |
-        (pxn === 0 && !uwx && !(wxn && ap2x === 0) ? P_X : 0) |
-        (uxn === 0 && !(wxn && uwx) ? U_X : 0);
-    }
+    const ap1 = ((dlo >>> 6) & 1) & ~apt & 1;
+    const pxn = ((dhi >>> 21) & 1) | (had ? 0 : (tAttr >>> 27) & 1);
+    const uxn = ((dhi >>> 22) & 1) | (had ? 0 : (tAttr >>> 28) & 1);
+    let perm = S1_PERM[ap2 | (ap2x << 1) | (ap1 << 2) | (pxn << 3) | (uxn << 4) | regime]!;
     const need = REQUIRED[acc & 7]!;
     if ((perm & need) !== need) return F_PERMISSION;
     if (nested && newLo !== dlo) {
