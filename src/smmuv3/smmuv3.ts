@@ -390,37 +390,54 @@ export class SMMUv3 {
    * privileged data read). Returns the status; details in `res`.
    */
   translate(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
+    // Small enough to be inlined into callers' loops; each mode has its own function (and its own
+    // type feedback for the JIT).
     const res = this.res;
     res.event = 0;
     res.recorded = false;
     sid >>>= 0;
-    const r = this.r;
-    if ((r[R_CR0]! & 1) === 0) {
+    if ((this.r[R_CR0]! & 1) === 0 || ssid >= this.ssidLimit) return this.translateOff(sid, ssid, iovaHi, iovaLo, acc);
+    return this.caching ? this.translateCached(sid, ssid, iovaHi, iovaLo, acc) : this.translateWalk(sid, ssid, iovaHi, iovaLo, acc);
+  }
+
+  /** SMMU disabled (SMMU_CR0.SMMUEN = 0: GBPA decides), or a SubstreamID wider than SSIDSIZE. */
+  private translateOff(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
+    if ((this.r[R_CR0]! & 1) === 0) {
       // SMMU disabled: GBPA decides (abort without an event, or bypass).
-      if ((r[R_GBPA]! & 0x10_0000) !== 0) return (res.status = ST_ABORT);
+      if ((this.r[R_GBPA]! & 0x10_0000) !== 0) return (this.res.status = ST_ABORT);
       return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
     }
-    if (ssid >= this.ssidLimit) return this.fault(EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
-    let slot: number;
-    const ci = this.cc.ci;
-    let kind: number;
-    if (this.caching) {
-      slot = this.cc.lookup(sid, ssid + 1);
-      if (slot < 0) {
-        const st = this.loadConfig(sid, ssid);
-        if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, this.cfgSlot);
-        slot = this.cc.victim(sid, ssid + 1);
-        this.cc.copy(this.cfgSlot, slot);
-        if (this.kindOverride >= 0) ci[slot * K_STRIDE + K_KIND] = this.kindOverride;
-        this.cc.commit(slot, sid, ssid + 1);
-      }
-      kind = ci[slot * K_STRIDE + K_KIND]!;
-    } else {
+    return this.fault(EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
+  }
+
+  /** Walk on every access: the configuration from memory, then the page walk. */
+  private translateWalk(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
+    const st = this.loadConfig(sid, ssid);
+    const slot = this.cfgSlot;
+    if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, slot);
+    const kind = this.kindOverride >= 0 ? this.kindOverride : this.cc.ci[slot * K_STRIDE + K_KIND]!;
+    return this.translateIn(slot, kind, sid, ssid, iovaHi, iovaLo, acc);
+  }
+
+  /** Architected caching: configuration cache (filled from memory on a miss), then TLB, then walk. */
+  private translateCached(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
+    const cc = this.cc;
+    const ci = cc.ci;
+    let slot = cc.lookup(sid, ssid + 1);
+    if (slot < 0) {
       const st = this.loadConfig(sid, ssid);
-      slot = this.cfgSlot;
-      if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, slot);
-      kind = this.kindOverride >= 0 ? this.kindOverride : ci[slot * K_STRIDE + K_KIND]!;
+      if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, this.cfgSlot);
+      slot = cc.victim(sid, ssid + 1);
+      cc.copy(this.cfgSlot, slot);
+      if (this.kindOverride >= 0) ci[slot * K_STRIDE + K_KIND] = this.kindOverride;
+      cc.commit(slot, sid, ssid + 1);
     }
+    return this.translateIn(slot, ci[slot * K_STRIDE + K_KIND]!, sid, ssid, iovaHi, iovaLo, acc);
+  }
+
+  /** The rest of a translation, given the configuration (slot) and what it does (kind). */
+  private translateIn(slot: number, kind: number, sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
+    const ci = this.cc.ci;
     const o = slot * K_STRIDE;
     // STE.PRIVCFG / INSTCFG override the incoming attributes.
     const privcfg = ci[o + K_PRIVCFG]!;
@@ -444,6 +461,7 @@ export class SMMUv3 {
       if (tlb.lookup(this.tTag, this.tHi, iovaLo, this.tKind)) {
         const need = REQUIRED[acc & 7]!;
         if ((tlb.perm & need) === need) {
+          const res = this.res;
           res.pa = tlb.pa + (iovaLo & 0xfff);
           res.perm = tlb.perm;
           return (res.status = ST_OK);
@@ -455,7 +473,7 @@ export class SMMUv3 {
     if (kind === KIND_S2) return this.stage2Only(slot, sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_BYPASS) return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_TERMINATE) return this.fault(EVT.F_STREAM_DISABLED, sid, ssid, iovaHi, iovaLo, acc, slot);
-    res.status = ST_ABORT; // STE.Config abort: terminate without an event
+    this.res.status = ST_ABORT; // STE.Config abort: terminate without an event
     return ST_ABORT;
   }
 
