@@ -223,6 +223,15 @@ const S1_PERM = Int32Array.from({ length: 256 }, (_, i) =>
   s1Perm(i & 1, (i >>> 1) & 1, (i >>> 2) & 1, (i >>> 3) & 1, (i >>> 4) & 1, (i & 32) !== 0, (i & 64) !== 0, (i & 128) !== 0),
 );
 
+/** A stage-1 fault (CLASS IN, no IPA): sets the fault fields for the event record, returns `id`. */
+function s1Fault(m: SMMUv3, id: number): number {
+  m.fltS2 = 0;
+  m.fltClass = CLASS_IN;
+  m.fltAddr = 0;
+  m.fltTtWrite = 0;
+  return id;
+}
+
 /**
  * Stage-1 translation of the 64-bit input address (vaHi, vaLo) for the configuration in slot
  * `slot`. In a nested configuration every table address and the output are IPAs: they go through
@@ -234,10 +243,6 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   const o = slot * K_STRIDE;
   const f1 = ci[o + K_S1F]!;
   const mem = m.mem;
-  m.fltS2 = 0;
-  m.fltClass = CLASS_IN;
-  m.fltAddr = 0;
-  m.fltTtWrite = 0;
   // Select TTB0 / TTB1 by VA[55]; with TBI the top byte is ignored (Arm ARM D8.8, AddrTop).
   const sel = (vaHi >>> 23) & 1;
   const tbi = (f1 & (sel === 0 ? S1F_TBI0 : S1F_TBI1)) !== 0;
@@ -257,7 +262,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
     table = m.cc.cf[slot * KF_STRIDE + KF_TTB1]!;
     had = (f1 & S1F_HAD1) !== 0;
   }
-  if (g === 0) return F_TRANSLATION; // EPDx: walks of this range are disabled
+  if (g === 0) return s1Fault(m, F_TRANSLATION); // EPDx: walks of this range are disabled
   // PAN, WXN and the EL2 regime, as the high bits of an S1_PERM index.
   const regime = ((f1 & S1F_PAN) !== 0 ? 32 : 0) | ((f1 & S1F_WXN) !== 0 ? 64 : 0) | ((f1 & S1F_EL2) !== 0 ? 128 : 0);
   const ias = 64 - tsz;
@@ -265,14 +270,14 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   {
     const upTo = top === 63 ? 0xffffffff : (1 << (top - 31)) - 1; // hi-word bits [top-32:0]
     const hiMask = ias >= 32 ? (upTo & ~((1 << (ias - 32)) - 1)) >>> 0 : upTo >>> 0;
-    if (((vaHi & hiMask) >>> 0) !== (tb === 0 ? 0 : hiMask)) return F_TRANSLATION;
+    if (((vaHi & hiMask) >>> 0) !== (tb === 0 ? 0 : hiMask)) return s1Fault(m, F_TRANSLATION);
     if (ias < 32) {
       const loMask = ~((1 << ias) - 1) >>> 0;
-      if (((vaLo & loMask) >>> 0) !== (tb === 0 ? 0 : loMask)) return F_TRANSLATION;
+      if (((vaLo & loMask) >>> 0) !== (tb === 0 ? 0 : loMask)) return s1Fault(m, F_TRANSLATION);
     }
   }
   const ips = ci[o + K_IPS]!;
-  if (table >= POW2[ips]!) return F_ADDR_SIZE;
+  if (table >= POW2[ips]!) return s1Fault(m, F_ADDR_SIZE);
   // Table addresses as 32-bit halves: integer arithmetic on the dependent path. Tables are aligned
   // to their size, so the descriptor index never carries into the high half.
   const ipsHi = POW2[ips - 32]!; // a table address is below 2^ips: its high half below this
@@ -299,28 +304,29 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       m.fltS2 = 0;
       m.fltClass = CLASS_TT;
       m.fltAddr = daHi * TWO32 + daLo;
+      m.fltTtWrite = 0;
       return F_WALK_EABT;
     }
     const dlo = mem.lo;
     const dhi = mem.hi;
-    if ((dlo & 1) === 0) return F_TRANSLATION;
+    if ((dlo & 1) === 0) return s1Fault(m, F_TRANSLATION);
     if (level < 3 && (dlo & 2) !== 0) {
       tHi = dhi & 0xffff;
       if (g === 16) tHi |= ((dlo >>> 12) & 0xf) << 16; // FEAT_LPA: next-level address [51:48]
       tLo = (dlo & gMask) >>> 0;
-      if (tHi >= ipsHi) return F_ADDR_SIZE;
+      if (tHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
       tAttr |= dhi;
       level++;
       s -= stride;
       bits = stride;
       continue;
     }
-    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return F_TRANSLATION;
+    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return s1Fault(m, F_TRANSLATION);
     const oa = descOA(dlo, dhi, g, s);
-    if (oa >= POW2[ips]!) return F_ADDR_SIZE;
+    if (oa >= POW2[ips]!) return s1Fault(m, F_ADDR_SIZE);
     let newLo = dlo;
     if ((dlo & 0x400) === 0 && (f1 & S1F_AFFD) === 0) {
-      if ((f1 & S1F_HA) === 0) return F_ACCESS;
+      if ((f1 & S1F_HA) === 0) return s1Fault(m, F_ACCESS);
       newLo |= 0x400;
     }
     // AP[2] (bit 7): read-only; AP[1] (bit 6): EL0 access. DBM (bit 51) + HD: writable-clean. A
@@ -341,7 +347,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
     const uxn = ((dhi >>> 22) & 1) | (had ? 0 : (tAttr >>> 28) & 1);
     let perm = S1_PERM[ap2 | (ap2x << 1) | (ap1 << 2) | (pxn << 3) | (uxn << 4) | regime]!;
     const need = REQUIRED[acc & 7]!;
-    if ((perm & need) !== need) return F_PERMISSION;
+    if ((perm & need) !== need) return s1Fault(m, F_PERMISSION);
     if (nested && newLo !== dlo) {
       // The Access flag / dirty state update writes the descriptor at its IPA: stage 2 must allow
       // that write (Arm ARM AArch64.MemSwapTableDesc). A stage-2 fault here has CLASS TT and
