@@ -416,7 +416,10 @@ export class SMMUv3 {
     const slot = this.cfgSlot;
     if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, slot);
     const kind = this.kindOverride >= 0 ? this.kindOverride : this.cc.ci[slot * K_STRIDE + K_KIND]!;
-    return this.translateIn(slot, kind, sid, ssid, iovaHi, iovaLo, acc);
+    acc = this.attributes(slot, acc);
+    if (this.atsMode && !this.atsAllowed(slot, kind)) return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
+    if (kind === KIND_S1) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, false);
+    return this.translateKind(slot, kind, sid, ssid, iovaHi, iovaLo, acc);
   }
 
   /** Architected caching: configuration cache (filled from memory on a miss), then TLB, then walk. */
@@ -432,31 +435,13 @@ export class SMMUv3 {
       if (this.kindOverride >= 0) ci[slot * K_STRIDE + K_KIND] = this.kindOverride;
       cc.commit(slot, sid, ssid + 1);
     }
-    return this.translateIn(slot, ci[slot * K_STRIDE + K_KIND]!, sid, ssid, iovaHi, iovaLo, acc);
-  }
-
-  /** The rest of a translation, given the configuration (slot) and what it does (kind). */
-  private translateIn(slot: number, kind: number, sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
-    const ci = this.cc.ci;
-    const o = slot * K_STRIDE;
-    // STE.PRIVCFG / INSTCFG override the incoming attributes.
-    const privcfg = ci[o + K_PRIVCFG]!;
-    if (privcfg === 2) acc |= ACC_U;
-    else if (privcfg === 3) acc &= ~ACC_U;
-    const instcfg = ci[o + K_INSTCFG]!;
-    if ((acc & ACC_W) === 0) {
-      if (instcfg === 2) acc &= ~ACC_X;
-      else if (instcfg === 3) acc |= ACC_X;
-    }
-    if (this.atsMode && kind !== KIND_ABORT && kind !== KIND_BYPASS) {
-      // ATS needs STE.EATS != 0 (IHI0070 §3.9.1); split-stage ATS returns the stage-1 result.
-      const eats = ci[o + K_EATS]!;
-      if (eats === 0) return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
-      this.atsSplit = eats === 2;
-    }
-    if (this.caching && kind >= KIND_S1 && kind <= KIND_NESTED && !this.atsMode) {
+    const kind = ci[slot * K_STRIDE + K_KIND]!;
+    acc = this.attributes(slot, acc);
+    if (this.atsMode) {
+      if (!this.atsAllowed(slot, kind)) return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
+    } else if (kind >= KIND_S1 && kind <= KIND_NESTED) {
       // TLB hit: the whole translation in one probe.
-      this.tlbKey(o, kind, iovaHi);
+      this.tlbKey(slot * K_STRIDE, kind, iovaHi);
       const tlb = this.tlb;
       if (tlb.lookup(this.tTag, this.tHi, iovaLo, this.tKind)) {
         const need = REQUIRED[acc & 7]!;
@@ -469,6 +454,34 @@ export class SMMUv3 {
         // Permission not in the cached entry: walk (dirty-state update, or the fault).
       }
     }
+    return this.translateKind(slot, kind, sid, ssid, iovaHi, iovaLo, acc);
+  }
+
+  /** The transaction's attributes (ACC_* flags) after STE.PRIVCFG and INSTCFG. */
+  private attributes(slot: number, acc: number): number {
+    const ci = this.cc.ci;
+    const o = slot * K_STRIDE;
+    const privcfg = ci[o + K_PRIVCFG]!;
+    if (privcfg === 2) acc |= ACC_U;
+    else if (privcfg === 3) acc &= ~ACC_U;
+    const instcfg = ci[o + K_INSTCFG]!;
+    if ((acc & ACC_W) === 0) {
+      if (instcfg === 2) acc &= ~ACC_X;
+      else if (instcfg === 3) acc |= ACC_X;
+    }
+    return acc;
+  }
+
+  /** An ATS Translation Request needs STE.EATS != 0 unless the stream bypasses or aborts (IHI0070 §3.9.1). */
+  private atsAllowed(slot: number, kind: number): boolean {
+    if (kind === KIND_ABORT || kind === KIND_BYPASS) return true;
+    const eats = this.cc.ci[slot * K_STRIDE + K_EATS]!;
+    this.atsSplit = eats === 2; // split-stage ATS returns the stage-1 result
+    return eats !== 0;
+  }
+
+  /** The translation for a configuration of any kind (slot), once the TLB has not answered. */
+  private translateKind(slot: number, kind: number, sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
     if (kind === KIND_S1 || kind === KIND_NESTED) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, kind === KIND_NESTED);
     if (kind === KIND_S2) return this.stage2Only(slot, sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_BYPASS) return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
