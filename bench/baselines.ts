@@ -119,11 +119,11 @@ export function bareConfig(ram: Uint32Array, base: number, strtab: number, req: 
 }
 
 // Configuration-cache slot fields (src/smmuv3/config-cache.ts), re-bound at module top.
-const STRIDE = K.STRIDE, VALID = K.VALID, SID = K.SID, SSID = K.SSID, VMID = K.VMID, ASID = K.ASID;
+const STRIDE = K.STRIDE, SID = K.SID, SSID = K.SSID, TLBTAG = K.TLBTAG;
 
 /**
  * The reads of a TLB hit in caching mode: the configuration-cache probe (ConfigCache.lookup: set
- * by (SID * 31) ^ (SSID + 1), compare VALID / SID / SSID tags per way, then VMID and ASID) and the
+ * by (SID * 31) ^ (SSID + 1), compare SSID / SID tags per way, then the slot's TLB tag) and the
  * TLB probe (Tlb.lookup: set by hash of (tag, IOVA), compare key / tag / IOVA[63:32] per way, then
  * the output page), in the model's own arrays. Mirrors src/smmuv3/config-cache.ts and tlb.ts
  * (stage-1 kind, no TBI); run.ts checks that it finds the model's PAs.
@@ -144,7 +144,7 @@ export function bareTlbHit(
     let c = -1;
     for (let k = 0; k < ccWays; k++, s++) {
       const q = s * STRIDE;
-      if (ci[q + VALID] !== 0 && ci[q + SID] === (sid | 0) && ci[q + SSID] === ssidTag) {
+      if (ci[q + SSID] === ssidTag && ci[q + SID] === (sid | 0)) {
         c = q;
         break;
       }
@@ -153,7 +153,7 @@ export function bareTlbHit(
       miss++;
       continue;
     }
-    const tag = (ci[c + VMID]! << 16) | ci[c + ASID]!;
+    const tag = ci[c + TLBTAG]!;
     const key2 = (lo & ~0xfff) | 1; // TLB_S1 << 1 | valid
     let h = Math.imul(hi ^ Math.imul(tag, 0x85ebca6b), 0xc2b2ae35);
     h ^= h >>> 15;

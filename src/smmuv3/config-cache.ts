@@ -37,7 +37,7 @@ export const K = {
   S2PS: 19, // effective stage-2 output size (bits)
   S2F: 20, // S2F_* flags
   SID: 21, // tag
-  SSID: 22, // tag: SubstreamID + 1, 0 = no SubstreamID
+  SSID: 22, // tag: SubstreamID + 1, 0 = no SubstreamID; -1 in a slot not in use (VALID = 0)
   EATS: 23,
   S2CONCAT: 24, // log2 of the number of concatenated stage-2 start tables
   VALID: 25, // cache slot in use
@@ -45,6 +45,8 @@ export const K = {
   SSV: 27, // SubstreamID actually used (-1: none) for event records
   STALLD: 28, // STE.S1STALLD and STRW: what the CD decode needs
   STRW: 29,
+  TLBTAG: 30, // cache slots: the TLB tag (VMID << 16 | ASID) and regime (TLB_*), set when filled
+  TLBKIND: 31,
   STRIDE: 32,
 } as const;
 
@@ -83,7 +85,7 @@ export const S2F_R = 1 << 3;
 export const S2F_S = 1 << 4;
 export const S2F_PTW = 1 << 5;
 
-const { STRIDE, VALID, SID, SSID } = K;
+const { STRIDE, SID, SSID } = K;
 
 export class ConfigCache {
   readonly ci: Int32Array;
@@ -121,6 +123,7 @@ export class ConfigCache {
     const slots = this.cdMemoBase + this.cdMemoSize;
     this.ci = new Int32Array(slots * K.STRIDE);
     this.cf = new Float64Array(slots * KF.STRIDE);
+    this.invalidateAll();
   }
 
   /** Slot index holding (sid, ssid+1), or -1. */
@@ -130,7 +133,8 @@ export class ConfigCache {
     let s = 1 + (((sid * 31) ^ ssidTag) & (this.sets - 1)) * ways;
     for (let i = 0; i < ways; i++, s++) {
       const o = s * STRIDE;
-      if (ci[o + VALID] !== 0 && ci[o + SID] === (sid | 0) && ci[o + SSID] === ssidTag) return s;
+      // An unused slot has SSID -1, which no tag equals: no separate VALID test.
+      if (ci[o + SSID] === ssidTag && ci[o + SID] === (sid | 0)) return s;
     }
     this.misses++;
     return -1;
@@ -182,6 +186,7 @@ export class ConfigCache {
       const o = s * K.STRIDE;
       if (ci[o + K.VALID] !== 0 && match(ci[o + K.SID]! >>> 0, ci[o + K.SSID]!)) {
         ci[o + K.VALID] = 0;
+        ci[o + K.SSID] = -1;
         n++;
       }
     }
@@ -189,7 +194,10 @@ export class ConfigCache {
   }
 
   invalidateAll(): void {
-    for (let s = 1; s < this.steMemoBase; s++) this.ci[s * K.STRIDE + K.VALID] = 0;
+    for (let s = 1; s < this.steMemoBase; s++) {
+      this.ci[s * K.STRIDE + K.VALID] = 0;
+      this.ci[s * K.STRIDE + K.SSID] = -1;
+    }
   }
 
   count(): number {

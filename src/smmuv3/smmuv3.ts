@@ -31,7 +31,7 @@ import * as Mwalk from './walk.ts';
 const { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, walkS2 } = Mwalk;
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { ASID: K_ASID, EATS: K_EATS, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE, VMID: K_VMID } = K;
+const { ASID: K_ASID, EATS: K_EATS, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE, VMID: K_VMID, TLBTAG: K_TLBTAG, TLBKIND: K_TLBKIND } = K;
 const { CD: KF_CD, STRIDE: KF_STRIDE } = KF;
 
 export { ACC_U, ACC_W, ACC_X } from './walk.ts';
@@ -433,6 +433,7 @@ export class SMMUv3 {
       slot = cc.victim(sid, ssid + 1);
       cc.copy(this.cfgSlot, slot);
       if (this.kindOverride >= 0) ci[slot * K_STRIDE + K_KIND] = this.kindOverride;
+      this.setTlbTag(slot, ci[slot * K_STRIDE + K_KIND]!);
       cc.commit(slot, sid, ssid + 1);
     }
     const kind = ci[slot * K_STRIDE + K_KIND]!;
@@ -441,7 +442,7 @@ export class SMMUv3 {
       if (!this.atsAllowed(slot, kind)) return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
     } else if (kind >= KIND_S1 && kind <= KIND_NESTED) {
       // TLB hit: the whole translation in one probe.
-      this.tlbKey(slot * K_STRIDE, kind, iovaHi);
+      this.tlbKey(slot * K_STRIDE, iovaHi);
       const tlb = this.tlb;
       if (tlb.lookup(this.tTag, this.tHi, iovaLo, this.tKind)) {
         const need = REQUIRED[acc & 7]!;
@@ -503,20 +504,30 @@ export class SMMUv3 {
     return (res.status = ST_OK);
   }
 
-  /** TLB tag, IOVA[63:32] as stored (top byte cleared under TBI) and regime for a config slot. */
-  private tlbKey(o: number, kind: number, hi: number): void {
+  /**
+   * The TLB tag and regime of a configuration-cache slot (IHI0070 §3.17), computed once when the
+   * slot is filled: VMID alone for stage 2 only, ASID alone for the EL2 regime, else VMID and ASID.
+   */
+  private setTlbTag(slot: number, kind: number): void {
     const ci = this.cc.ci;
+    const o = slot * K_STRIDE;
     if (kind === KIND_S2) {
-      this.tTag = ci[o + K_VMID]! << 16;
-      this.tHi = hi | 0;
-      this.tKind = TLB_S2;
+      ci[o + K_TLBTAG] = ci[o + K_VMID]! << 16;
+      ci[o + K_TLBKIND] = TLB_S2;
       return;
     }
-    const f1 = ci[o + K_S1F]!;
-    const tbi = (f1 & ((hi >>> 23) & 1 ? S1F_TBI1 : S1F_TBI0)) !== 0;
-    this.tHi = (tbi ? hi & 0xffffff : hi) | 0;
-    this.tKind = (f1 & (S1F_EL2 | S1F_E2H)) !== 0 ? TLB_EL2 : TLB_S1;
-    this.tTag = (ci[o + K_VMID]! << 16) | ci[o + K_ASID]!;
+    const el2 = (ci[o + K_S1F]! & (S1F_EL2 | S1F_E2H)) !== 0;
+    ci[o + K_TLBTAG] = (ci[o + K_VMID]! << 16) | ci[o + K_ASID]!;
+    ci[o + K_TLBKIND] = el2 ? TLB_EL2 : TLB_S1;
+  }
+
+  /** TLB key of a transaction for a cached slot: tag, IOVA[63:32] as stored (top byte cleared under TBI), regime. */
+  private tlbKey(o: number, hi: number): void {
+    const ci = this.cc.ci;
+    const f1 = ci[o + K_S1F]!; // 0 for stage 2 only: no TBI
+    this.tHi = (f1 & ((hi >>> 23) & 1 ? S1F_TBI1 : S1F_TBI0)) !== 0 ? hi & 0xffffff : hi | 0;
+    this.tTag = ci[o + K_TLBTAG]!;
+    this.tKind = ci[o + K_TLBKIND]!;
   }
 
   private stage1(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number, nested: boolean): number {
@@ -524,7 +535,7 @@ export class SMMUv3 {
     const st = walkS1(this, slot, hi, lo, acc, nested);
     if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
     if (this.caching && !this.atsMode) {
-      this.tlbKey(slot * K_STRIDE, nested ? KIND_NESTED : KIND_S1, hi);
+      this.tlbKey(slot * K_STRIDE, hi);
       this.tlb.insert(this.tTag, this.tHi, lo, this.tKind, this.wPa, this.wPerm, this.wGlobal, this.wShift);
     }
     res.pa = this.wPa;
@@ -545,7 +556,7 @@ export class SMMUv3 {
     const st = walkS2(this, slot, ipa, acc, CLASS_IN);
     if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
     if (this.caching && !this.atsMode) {
-      this.tlbKey(slot * K_STRIDE, KIND_S2, hi);
+      this.tlbKey(slot * K_STRIDE, hi);
       this.tlb.insert(this.tTag, this.tHi, lo, this.tKind, this.s2Pa, this.s2Perm, 0, this.s2Shift);
     }
     res.pa = this.s2Pa;
