@@ -15,7 +15,7 @@ const { CLASS_CD, s1StartLevel, walkS2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
+const { TTB0HI: K_TTB0HI, TTB0LO: K_TTB0LO, TTB1HI: K_TTB1HI, TTB1LO: K_TTB1LO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
 const { CD: KF_CD, CTXPTR: KF_CTXPTR, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
 
 const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
@@ -216,8 +216,14 @@ export function decodeCd(m: SMMUv3, slot: number): number {
     (el2 ? S1F_EL2 : 0) |
     (e2h ? S1F_E2H : 0);
   // TTBx: bits below the start table's size are treated as zero (tables are size-aligned).
-  cf[of + KF_TTB0] = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0) : 0;
-  cf[of + KF_TTB1] = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1) : 0;
+  const ttb0 = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0) : 0;
+  const ttb1 = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1) : 0;
+  cf[of + KF_TTB0] = ttb0;
+  cf[of + KF_TTB1] = ttb1;
+  ci[o + K_TTB0LO] = ttb0 % TWO32;
+  ci[o + K_TTB0HI] = Math.floor(ttb0 / TWO32);
+  ci[o + K_TTB1LO] = ttb1 % TWO32;
+  ci[o + K_TTB1HI] = Math.floor(ttb1 / TWO32);
   return 0;
 }
 

@@ -47,7 +47,11 @@ export const K = {
   STRW: 29,
   TLBTAG: 30, // cache slots: the TLB tag (VMID << 16 | ASID) and regime (TLB_*), set when filled
   TLBKIND: 31,
-  STRIDE: 32,
+  TTB0LO: 32, // CD.TTB0 / TTB1 (as aligned, KF.TTB0 / TTB1) in 32-bit halves, for the walk
+  TTB0HI: 33,
+  TTB1LO: 34,
+  TTB1HI: 35,
+  STRIDE: 40,
 } as const;
 
 /** Float fields of a slot. */

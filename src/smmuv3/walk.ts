@@ -18,8 +18,8 @@ const { EVT } = Mevents;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { G0: K_G0, G1: K_G1, IPS: K_IPS, S1F: K_S1F, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
-const { S2TTB: KF_S2TTB, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
+const { TTB0HI: K_TTB0HI, TTB0LO: K_TTB0LO, TTB1HI: K_TTB1HI, TTB1LO: K_TTB1LO, G0: K_G0, G1: K_G1, IPS: K_IPS, S1F: K_S1F, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
+const { S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const F_TRANSLATION = EVT.F_TRANSLATION;
 const F_ADDR_SIZE = EVT.F_ADDR_SIZE;
@@ -248,18 +248,22 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   const tbi = (f1 & (sel === 0 ? S1F_TBI0 : S1F_TBI1)) !== 0;
   const top = tbi ? 55 : 63;
   const tb = (vaHi >>> (top - 32)) & 1; // the bit that picks the range
-  let g: number, tsz: number, level: number, table: number, had: boolean;
+  // Table addresses as 32-bit halves: integer arithmetic on the dependent path. Tables are aligned
+  // to their size, so the descriptor index never carries into the high half.
+  let g: number, tsz: number, level: number, tHi: number, tLo: number, had: boolean;
   if (tb === 0) {
     g = ci[o + K_G0]!;
     tsz = ci[o + K_TSZ0]!;
     level = ci[o + K_SL0]!;
-    table = m.cc.cf[slot * KF_STRIDE + KF_TTB0]!;
+    tHi = ci[o + K_TTB0HI]!;
+    tLo = ci[o + K_TTB0LO]!;
     had = (f1 & S1F_HAD0) !== 0;
   } else {
     g = ci[o + K_G1]!;
     tsz = ci[o + K_TSZ1]!;
     level = ci[o + K_SL1]!;
-    table = m.cc.cf[slot * KF_STRIDE + KF_TTB1]!;
+    tHi = ci[o + K_TTB1HI]!;
+    tLo = ci[o + K_TTB1LO]!;
     had = (f1 & S1F_HAD1) !== 0;
   }
   if (g === 0) return s1Fault(m, F_TRANSLATION); // EPDx: walks of this range are disabled
@@ -276,13 +280,9 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       if (((vaLo & loMask) >>> 0) !== (tb === 0 ? 0 : loMask)) return s1Fault(m, F_TRANSLATION);
     }
   }
-  const ips = ci[o + K_IPS]!;
-  if (table >= POW2[ips]!) return s1Fault(m, F_ADDR_SIZE);
-  // Table addresses as 32-bit halves: integer arithmetic on the dependent path. Tables are aligned
-  // to their size, so the descriptor index never carries into the high half.
-  const ipsHi = POW2[ips - 32]!; // a table address is below 2^ips: its high half below this
-  let tHi = (table / TWO32) >>> 0;
-  let tLo = table >>> 0;
+  // An output or table address is below 2^IPS (IPS >= 32): its high half below this.
+  const ipsHi = 1 << (ci[o + K_IPS]! - 32);
+  if (tHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
   const gMask = ~((1 << g) - 1);
   const stride = g - 3;
   let s = g + (3 - level) * stride;
@@ -322,8 +322,21 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       continue;
     }
     if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return s1Fault(m, F_TRANSLATION);
-    const oa = descOA(dlo, dhi, g, s);
-    if (oa >= POW2[ips]!) return s1Fault(m, F_ADDR_SIZE);
+    // Output address: descriptor bits [47:s] (with the 64 KiB granule, [51:48] from bits [15:12]),
+    // and the input address below s.
+    let oaHi = dhi & 0xffff;
+    if (g === 16) oaHi |= ((dlo >>> 12) & 0xf) << 16;
+    let pa: number;
+    if (s < 32) {
+      if (oaHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
+      const low = (1 << s) - 1;
+      pa = oaHi * TWO32 + (((dlo & ~low) | (vaLo & low)) >>> 0);
+    } else {
+      const low = (1 << (s - 32)) - 1;
+      oaHi &= ~low;
+      if (oaHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
+      pa = (oaHi | (vaHi & low)) * TWO32 + (vaLo >>> 0);
+    }
     let newLo = dlo;
     if ((dlo & 0x400) === 0 && (f1 & S1F_AFFD) === 0) {
       if ((f1 & S1F_HA) === 0) return s1Fault(m, F_ACCESS);
@@ -357,7 +370,6 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       if (st !== 0) return st;
       m.fltClass = CLASS_IN;
     }
-    let pa = oa + lowBits(vaHi, vaLo, s);
     let shift = s;
     if (nested && !m.atsSplit) {
       const st = walkS2(m, slot, pa, acc, CLASS_IN);
