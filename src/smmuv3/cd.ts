@@ -67,6 +67,22 @@ function readCfg64(m: SMMUv3, slot: number, addr: number, nested: boolean): numb
 }
 
 /**
+ * A transaction without SubstreamID on a stream with several CDs: STE.S1DSS. Sets m.kindOverride
+ * and returns true for terminate / bypass; false for substream 0 (use CD 0).
+ */
+function s1dssOverride(m: SMMUv3, dss: number, nested: boolean): boolean {
+  if (dss === 0 || dss === 3) { // 0b11: reserved, behaves as 0b00 (§5.2 S1DSS)
+    m.kindOverride = KIND_TERMINATE;
+    return true;
+  }
+  if (dss === 1) {
+    m.kindOverride = nested ? KIND_S2 : KIND_BYPASS;
+    return true;
+  }
+  return false; // 0b10: substream 0
+}
+
+/**
  * Selects the CD for `ssid` (-1: transaction without SubstreamID) for the STE decoded in slot
  * `slot`: its words are then m.cdW[m.cdAt..m.cdAt+5], its address m.cdAddr. Returns 0 or an event id. With S1DSS
  * bypass / terminate there is no CD: m.kindOverride says what the transaction becomes instead.
@@ -79,18 +95,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   const base = m.cc.cf[slot * KF_STRIDE + KF_CTXPTR]!;
   let idx = 0;
   if (ssid < 0) {
-    if (cdmax !== 0) {
-      const dss = ci[o + K_S1DSS]!;
-      if (dss === 0 || dss === 3) { // 0b11: reserved, behaves as 0b00 (§5.2 S1DSS)
-        m.kindOverride = KIND_TERMINATE;
-        return 0;
-      }
-      if (dss === 1) {
-        m.kindOverride = nested ? KIND_S2 : KIND_BYPASS;
-        return 0;
-      }
-      // 0b10: substream 0
-    }
+    if (cdmax !== 0 && s1dssOverride(m, ci[o + K_S1DSS]!, nested)) return 0;
   } else {
     // SubstreamIDs wider than IDR1.SSIDSIZE, beyond S1CDMax or to a stream without CDs:
     // C_BAD_SUBSTREAMID (§7.3.9). SubstreamID 0 when substream 0 stands in for non-substream traffic
