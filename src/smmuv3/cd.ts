@@ -16,7 +16,7 @@ import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const { TTB0HI: K_TTB0HI, TTB0LO: K_TTB0LO, TTB1HI: K_TTB1HI, TTB1LO: K_TTB1LO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
-const { CD: KF_CD, CTXPTR: KF_CTXPTR, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
+const { CTXPTR: KF_CTXPTR, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
 
 const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
 const C_BAD_CD = EVT.C_BAD_CD;

@@ -54,9 +54,8 @@ export const K = {
   STRIDE: 40,
 } as const;
 
-/** Float fields of a slot. */
-/** CTXPTR: STE.S1ContextPtr; CD: address of the CD in use (both IPAs when nested). */
-export const KF = { TTB0: 0, TTB1: 1, S2TTB: 2, CTXPTR: 3, CD: 4, STRIDE: 5 } as const;
+/** Float fields of a slot: addresses (CTXPTR: STE.S1ContextPtr, an IPA when nested). */
+export const KF = { TTB0: 0, TTB1: 1, S2TTB: 2, CTXPTR: 3, STRIDE: 4 } as const;
 
 export const KIND_ABORT = 0;
 export const KIND_BYPASS = 1;

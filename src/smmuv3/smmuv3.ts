@@ -9,7 +9,7 @@ import type { ConfigCache as ConfigCacheT } from './config-cache.ts';
 import type { Features as FeaturesT } from './features.ts';
 import type { Tlb as TlbT } from './tlb.ts';
 import * as Mconfig_cache from './config-cache.ts';
-const { ConfigCache, K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_E2H, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } = Mconfig_cache;
+const { ConfigCache, K, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_E2H, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } = Mconfig_cache;
 import * as Mcd from './cd.ts';
 const { decodeCd, fetchCd } = Mcd;
 import * as Mcmdq from './cmdq.ts';
@@ -32,7 +32,6 @@ const { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, wal
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const { ASID: K_ASID, EATS: K_EATS, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE, VMID: K_VMID, TLBTAG: K_TLBTAG, TLBKIND: K_TLBKIND } = K;
-const { CD: KF_CD, STRIDE: KF_STRIDE } = KF;
 
 export { ACC_U, ACC_W, ACC_X } from './walk.ts';
 
@@ -376,7 +375,6 @@ export class SMMUv3 {
         }
       }
       const cSlot = cc.cdMemoBase + c;
-      cc.cf[cSlot * KF_STRIDE + KF_CD] = this.cdAddr;
       this.cfgSlot = cSlot;
     } else if (ssid >= 0 && kind !== KIND_ABORT) {
       // A SubstreamID on a stream whose STE does not use stage 1 CDs.
