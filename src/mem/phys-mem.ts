@@ -150,6 +150,16 @@ export class PhysMem {
   /** The words `span` refers to. */
   spanWords: Int32Array = new Int32Array(2);
 
+  /** span for the address (hi, lo) given as 32-bit halves (lo < 2^32, as uint32): integer arithmetic on the fast path. */
+  spanHL(hi: number, lo: number, len: number): number {
+    const off = (lo - this.mruLo) >>> 0;
+    if (hi === this.mruHi && off + len <= this.mruSize && (off & 7) === 0) {
+      this.spanWords = this.mruWords;
+      return off >>> 2;
+    }
+    return this.span(hi * 4294967296 + lo, len);
+  }
+
   /** read64 for the address (hi, lo) given as 32-bit halves: integer arithmetic on the fast path. */
   read64hl(hi: number, lo: number): boolean {
     const off = (lo - this.mruLo) >>> 0;

@@ -15,8 +15,8 @@ const { CLASS_CD, s1StartLevel, walkS2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { TTB0HI: K_TTB0HI, TTB0LO: K_TTB0LO, TTB1HI: K_TTB1HI, TTB1LO: K_TTB1LO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
-const { CTXPTR: KF_CTXPTR, STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
+const { CTXHI: K_CTXHI, CTXLO: K_CTXLO, TTB0HI: K_TTB0HI, TTB0LO: K_TTB0LO, TTB1HI: K_TTB1HI, TTB1LO: K_TTB1LO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
+const { STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
 
 const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
 const C_BAD_CD = EVT.C_BAD_CD;
@@ -84,7 +84,7 @@ function s1dssOverride(m: SMMUv3, dss: number, nested: boolean): boolean {
 
 /**
  * Selects the CD for `ssid` (-1: transaction without SubstreamID) for the STE decoded in slot
- * `slot`: its words are then m.cdW[m.cdAt..m.cdAt+5], its address m.cdAddr. Returns 0 or an event id. With S1DSS
+ * `slot`: its words are then m.cdW[m.cdAt..m.cdAt+5]. Returns 0 or an event id. With S1DSS
  * bypass / terminate there is no CD: m.kindOverride says what the transaction becomes instead.
  */
 export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
@@ -92,7 +92,6 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   const o = slot * K_STRIDE;
   const nested = ci[o + K_KIND] === KIND_NESTED;
   const cdmax = ci[o + K_CDMAX]!;
-  const base = m.cc.cf[slot * KF_STRIDE + KF_CTXPTR]!;
   let idx = 0;
   if (ssid < 0) {
     if (cdmax !== 0 && s1dssOverride(m, ci[o + K_S1DSS]!, nested)) return 0;
@@ -105,31 +104,37 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
     idx = ssid;
   }
   const fmt = ci[o + K_S1FMT]!;
-  let cdAddr: number;
+  // Addresses as 32-bit halves (integer arithmetic). A low half that carries past 2^32 (a table not
+  // aligned to its size) takes the float path.
+  const ctxHi = ci[o + K_CTXHI]!;
+  const ctxLo = ci[o + K_CTXLO]! >>> 0;
+  let cdHi: number;
+  let cdLo: number;
   if (cdmax === 0 || fmt === 0 || fmt === 3) { // 0b11: reserved, behaves as linear
-    cdAddr = base + idx * 64;
+    cdHi = ctxHi;
+    cdLo = ctxLo + idx * 64;
   } else {
     const split = fmt === 1 ? 6 : 10; // 4 KiB leaves hold 64 CDs, 64 KiB leaves 1024
-    const l1 = base + (idx >>> split) * 8;
+    const l1Lo = ctxLo + (idx >>> split) * 8;
     const mem = m.mem;
-    if (nested) {
-      const st = readCfg64(m, slot, l1, true);
+    if (nested || l1Lo >= TWO32) {
+      const st = readCfg64(m, slot, ctxHi * TWO32 + l1Lo, nested);
       if (st !== 0) return st;
-    } else if (!mem.read64(l1)) {
-      return cdFetchAbort(m, l1);
+    } else if (!mem.read64hl(ctxHi, l1Lo)) {
+      return cdFetchAbort(m, ctxHi * TWO32 + l1Lo);
     }
     const lo = mem.lo;
     const hi = mem.hi & L1_L2PTR_HI;
     if ((lo & L1_V_MASK) === 0) return C_BAD_SUBSTREAMID;
     // An L1CD.L2Ptr outside the OAS/IAS is C_BAD_SUBSTREAMID too (§7.3.9).
     if (hi >>> (m.feat.oasBits - 32) !== 0) return C_BAD_SUBSTREAMID;
-    cdAddr = hi * TWO32 + ((lo & L1_L2PTR_LO) >>> 0) + (idx & ((1 << split) - 1)) * 64;
+    cdHi = hi;
+    cdLo = ((lo & L1_L2PTR_LO) >>> 0) + (idx & ((1 << split) - 1)) * 64;
   }
   // The translation needs CD qwords 0-2 (qword 3 onwards: MAIR/AMAIR, memory attributes only).
   // As for the STE: in place when one region holds them (m.cdW[m.cdAt..]), else copied into m.cd.
-  m.cdAddr = cdAddr;
-  const at = nested ? -1 : m.mem.span(cdAddr, 24);
-  if (at < 0) return fetchCdSlow(m, slot, cdAddr, nested);
+  const at = nested || cdLo >= TWO32 ? -1 : m.mem.spanHL(cdHi, cdLo, 24);
+  if (at < 0) return fetchCdSlow(m, slot, cdHi * TWO32 + cdLo, nested);
   m.cdW = m.mem.spanWords;
   m.cdAt = at;
   return 0;

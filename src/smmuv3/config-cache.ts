@@ -51,6 +51,8 @@ export const K = {
   TTB0HI: 33,
   TTB1LO: 34,
   TTB1HI: 35,
+  CTXLO: 36, // STE.S1ContextPtr (KF.CTXPTR) in 32-bit halves, for the CD lookup
+  CTXHI: 37,
   STRIDE: 40,
 } as const;
 

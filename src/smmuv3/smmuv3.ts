@@ -110,15 +110,16 @@ export class SMMUv3 {
   steAt = 0;
   cdW: Int32Array = this.cd;
   cdAt = 0;
-  steAddr = 0;
-  /** loadConfig outputs: the decoded slot, a KIND replacing the slot's (S1DSS; -1 none), the CD address. */
+  /** loadConfig outputs: the decoded slot, and a KIND replacing the slot's (S1DSS; -1 none). */
   cfgSlot = -1;
   kindOverride = -1;
-  cdAddr = 0;
   private genCounter = 0;
   /** Stream table geometry (ste.ts streamTableGeometry), redone after STRTAB_* writes. */
   stGeomValid = false;
   stBase = 0;
+  /** stBase as 32-bit halves (low half as uint32), for integer address arithmetic. */
+  stBaseHi = 0;
+  stBaseLo = 0;
   stLimit = 0;
   stSplit = -1;
   // TLB key of the current transaction (tlbKey).
@@ -179,6 +180,8 @@ export class SMMUv3 {
 
   decodeStreamTableRegs(): void {
     [this.stBase, this.stLimit, this.stSplit] = streamTableGeometry(this);
+    this.stBaseHi = Math.floor(this.stBase / TWO32);
+    this.stBaseLo = this.stBase % TWO32;
     this.stGeomValid = true;
   }
 

@@ -13,7 +13,7 @@ const { s2StartLevel, POW2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, EATS: K_EATS, G0: K_G0, G1: K_G1, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2CONCAT: K_S2CONCAT, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, STRIDE: K_STRIDE, VMID: K_VMID } = K;
+const { CTXHI: K_CTXHI, CTXLO: K_CTXLO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, EATS: K_EATS, G0: K_G0, G1: K_G1, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2CONCAT: K_S2CONCAT, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, STRIDE: K_STRIDE, VMID: K_VMID } = K;
 const { CTXPTR: KF_CTXPTR, S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const C_BAD_STREAMID = EVT.C_BAD_STREAMID;
@@ -37,6 +37,7 @@ if (L1_SPAN.w !== 0 || L1_L2PTR.w !== 0) throw new Error('L1STD layout: Span / L
 const L1_SPAN_SHIFT = L1_SPAN.shift, L1_SPAN_MASK = L1_SPAN.mask;
 const L1_L2PTR_LO = L1_L2PTR.loMask, L1_L2PTR_HI = L1_L2PTR.hiMask;
 
+const TWO32 = 4294967296;
 const get = (w: Int32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
 
 /** Stage-2 granule encodings (S2TG / TG0): 0 = 4K, 1 = 64K, 2 = 16K. */
@@ -72,11 +73,14 @@ export function fetchSte(m: SMMUv3, sid: number): number {
   if (!m.stGeomValid) m.decodeStreamTableRegs();
   if (sid >= m.stLimit) return C_BAD_STREAMID;
   const split = m.stSplit;
-  let steAddr: number;
+  // Addresses as 32-bit halves (integer arithmetic); the low half as a Number may carry past 2^32
+  // when a table is not aligned to its size: then the (rare) float path.
+  let steHi: number;
+  let steLo: number;
   if (split >= 0) {
-    const l1Addr = m.stBase + (sid >>> split) * 8;
-    if (!mem.read64(l1Addr)) {
-      m.fltAddr = l1Addr;
+    const l1Lo = m.stBaseLo + (sid >>> split) * 8;
+    if (!(l1Lo < TWO32 ? mem.read64hl(m.stBaseHi, l1Lo) : mem.read64(m.stBase + (sid >>> split) * 8))) {
+      m.fltAddr = m.stBase + (sid >>> split) * 8;
       return F_STE_FETCH;
     }
     const lo = mem.lo;
@@ -86,17 +90,19 @@ export function fetchSte(m: SMMUv3, sid: number): number {
     if (span === 0 || span > split + 1) return C_BAD_STREAMID;
     const l2idx = sid & ((1 << split) - 1);
     if (l2idx >= 1 << (span - 1)) return C_BAD_STREAMID;
-    // L2Ptr[5 + Span - 1:0] are treated as 0: the level-2 array is aligned to its size (§5.1 L2Ptr).
-    steAddr = (hi & L1_L2PTR_HI) * 4294967296 + ((lo & L1_L2PTR_LO & ~((64 << (span - 1)) - 1)) >>> 0) + l2idx * 64;
+    // L2Ptr[5 + Span - 1:0] are treated as 0: the level-2 array is aligned to its size (§5.1 L2Ptr),
+    // so the index never carries into the high half.
+    steHi = hi & L1_L2PTR_HI;
+    steLo = ((lo & L1_L2PTR_LO & ~((64 << (span - 1)) - 1)) | (l2idx << 6)) >>> 0;
   } else {
-    steAddr = m.stBase + sid * 64;
+    steHi = m.stBaseHi;
+    steLo = m.stBaseLo + sid * 64; // may be >= 2^32: then the slow path below
   }
   // Qwords 0-3 hold every field the translation uses (4-7: MPAM, Secure and VMS state, not modelled).
   // One region check for the 32 bytes: then m.steW[m.steAt..] are the STE's words in RAM itself
   // (no copy; loadConfig compares them with its memo). Otherwise qword by qword into m.ste.
-  m.steAddr = steAddr;
-  const at = mem.span(steAddr, 32);
-  if (at < 0) return fetchSteSlow(m, steAddr);
+  const at = steLo < TWO32 ? mem.spanHL(steHi, steLo, 32) : -1;
+  if (at < 0) return fetchSteSlow(m, steHi * TWO32 + steLo);
   m.steW = mem.spanWords;
   m.steAt = at;
   return 0;
@@ -190,7 +196,9 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     if (get(w, S1STALLD) === 1 && feat.stallModel !== 0) return C_BAD_STE;
     // A context pointer outside the OAS (or the IAS, = OAS here, when it is an IPA) is ILLEGAL (§5.2, §5.2.2).
     if ((w[CTXPTR.w + 1]! & CTXPTR.hiMask) >>> (feat.oasBits - 32) !== 0) return C_BAD_STE;
-    cf[of + KF_CTXPTR] = (w[CTXPTR.w + 1]! & CTXPTR.hiMask) * 4294967296 + ((w[CTXPTR.w]! & CTXPTR.loMask) >>> 0);
+    ci[o + K_CTXHI] = w[CTXPTR.w + 1]! & CTXPTR.hiMask;
+    ci[o + K_CTXLO] = w[CTXPTR.w]! & CTXPTR.loMask;
+    cf[of + KF_CTXPTR] = ci[o + K_CTXHI]! * TWO32 + (ci[o + K_CTXLO]! >>> 0);
   }
   if (s2) {
     if (get(w, S2AA64) === 0) return C_BAD_STE; // AArch32 stage 2 (VMSAv8-32 LPAE) not implemented: TTF=AArch64
