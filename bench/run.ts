@@ -2,7 +2,12 @@
 //
 // Every row is measured together with its bare typed-array baseline, in the same process and run;
 // ratio = model / baseline. Absolute numbers on shared machines swing 2-4x: compare ratios.
+//
+// Each row runs in a child process of its own (this script with --row N), which builds only that
+// row's machine: the JIT then compiles the model for that row's mode alone, as in a program that
+// uses one mode, and no row's type feedback or garbage shapes another's figures.
 import Benchmark from 'benchmark';
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { bareConfig, bareTlbHit, bareWalk } from './baselines.ts';
 import { BATCH, RAM_BASE, REQ_STRIDE, buildBenchMachine, type BenchMachine } from './machine.ts';
@@ -18,6 +23,8 @@ interface Args {
   json: boolean;
   quick: boolean;
   filter: string;
+  /** Internal: run row N in this process and print its result as JSON (see main). */
+  row: number;
 }
 
 function parse(argv: string[]): Args {
@@ -28,6 +35,7 @@ function parse(argv: string[]): Args {
         json: { type: 'boolean', default: false },
         quick: { type: 'boolean', default: false },
         filter: { type: 'string', default: '' },
+        row: { type: 'string', default: '' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -37,19 +45,17 @@ function parse(argv: string[]): Args {
       process.stdout.write(USAGE + '\n');
       process.exit(0);
     }
-    return { json: values.json, quick: values.quick, filter: values.filter };
+    const row = values.row === '' ? -1 : Number(values.row);
+    if (!Number.isInteger(row) || row < -1 || row >= ROWS.length) throw new Error(`--row: no row ${values.row}`);
+    return { json: values.json, quick: values.quick, filter: values.filter, row };
   } catch (e) {
     process.stderr.write(`bench: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')} (try --help)\n`);
     process.exit(2);
   }
 }
 
-/** One row: a model loop and its baseline, both doing BATCH translations per call. */
-interface Row {
-  name: string;
-  /** Target (a goal, not a test): minimum ratio and minimum translations/s. */
-  minRatio: number;
-  minOps: number;
+/** What a row measures: a model loop and its baseline, both doing BATCH translations per call. */
+interface Loops {
   model: () => number;
   baseline: () => number;
   /** What both loops return per batch when correct. */
@@ -59,6 +65,15 @@ interface Row {
   after?: () => string;
 }
 
+/** One row: its name, its target, and how to build its machine and loops (in the row's own process). */
+interface Row {
+  name: string;
+  /** Target (a goal, not a test): minimum ratio and minimum translations/s. */
+  minRatio: number;
+  minOps: number;
+  build: () => Loops;
+}
+
 interface Result {
   name: string;
   opsPerSec: number;
@@ -66,12 +81,7 @@ interface Result {
   ratio: number;
   rme: number;
   baselineRme: number;
-  row: Row;
   note: string;
-}
-
-function strtabOf(m: BenchMachine): number {
-  return m.drv.strtab;
 }
 
 /** Checks every request once through the model against the expected PA; throws on a mismatch. */
@@ -90,57 +100,70 @@ function verifyTranslations(m: BenchMachine, what: string): void {
   }
 }
 
-function buildRows(): Row[] {
-  // (a): walk mode. (b): caching mode, warmed so that every request hits. (c): walk mode, a model
-  // that only ever runs the configuration lookup (see configBatch).
-  const walk = buildBenchMachine(false);
-  const cached = buildBenchMachine(true);
-  const cfg = buildBenchMachine(false);
-  verifyTranslations(walk, 'walk mode');
-  verifyTranslations(cached, 'caching mode (fill)');
-  verifyTranslations(cached, 'caching mode (hit)');
-  const tlb = cached.smmu.tlb;
-  const cc = cached.smmu.cc;
-
-  const wRam = walk.ram, wReq = walk.req, wSmmu = walk.smmu, wStrtab = strtabOf(walk);
-  const cReq = cached.req, cSmmu = cached.smmu;
-  const gRam = cfg.ram, gReq = cfg.req, gSmmu = cfg.smmu, gStrtab = strtabOf(cfg);
-  let tlbMiss0 = 0, ccMiss0 = 0;
-  return [
-    {
-      name: 'smmuv3 full walk (2-level STE, 2-level CD, 4-level 4K S1; caching off)',
-      minRatio: 0.5,
-      minOps: 10e6,
-      model: () => translateBatch(wSmmu, wReq, BATCH),
-      baseline: () => bareWalk(wRam, RAM_BASE, wStrtab, wReq, BATCH),
-      expect: walk.paSum,
+const ROWS: Row[] = [
+  {
+    // (a) Walk mode: every translation reads the configuration and the page tables from memory.
+    name: 'smmuv3 full walk (2-level STE, 2-level CD, 4-level 4K S1; caching off)',
+    minRatio: 0.5,
+    minOps: 10e6,
+    build: () => {
+      const walk = buildBenchMachine(false);
+      verifyTranslations(walk, 'walk mode');
+      const { ram, req, smmu } = walk;
+      const strtab = walk.drv.strtab;
+      return {
+        model: () => translateBatch(smmu, req, BATCH),
+        baseline: () => bareWalk(ram, RAM_BASE, strtab, req, BATCH),
+        expect: walk.paSum,
+      };
     },
-    {
-      name: 'smmuv3 tlb hit (config cache + TLB hit; caching on, warm)',
-      minRatio: 0,
-      minOps: 40e6,
-      model: () => translateBatch(cSmmu, cReq, BATCH),
-      baseline: () => bareTlbHit(cc.ci, cc.sets, cc.ways, tlb.e, tlb.sets, tlb.ways, cReq, BATCH),
-      expect: cached.paSum,
-      before: () => {
-        tlbMiss0 = tlb.misses;
-        ccMiss0 = cc.misses;
-      },
-      after: () => {
-        const t = tlb.misses - tlbMiss0, c = cc.misses - ccMiss0;
-        return t || c ? `not all hits while timed: ${t} TLB and ${c} config-cache misses` : '';
-      },
+  },
+  {
+    // (b) Caching mode, warmed so that every request hits the configuration cache and the TLB.
+    name: 'smmuv3 tlb hit (config cache + TLB hit; caching on, warm)',
+    minRatio: 0,
+    minOps: 40e6,
+    build: () => {
+      const cached = buildBenchMachine(true);
+      verifyTranslations(cached, 'caching mode (fill)');
+      verifyTranslations(cached, 'caching mode (hit)');
+      const { req, smmu } = cached;
+      const tlb = smmu.tlb;
+      const cc = smmu.cc;
+      let tlbMiss0 = 0, ccMiss0 = 0;
+      return {
+        model: () => translateBatch(smmu, req, BATCH),
+        baseline: () => bareTlbHit(cc.ci, cc.sets, cc.ways, tlb.e, tlb.sets, tlb.ways, req, BATCH),
+        expect: cached.paSum,
+        before: () => {
+          tlbMiss0 = tlb.misses;
+          ccMiss0 = cc.misses;
+        },
+        after: () => {
+          const t = tlb.misses - tlbMiss0, c = cc.misses - ccMiss0;
+          return t || c ? `not all hits while timed: ${t} TLB and ${c} config-cache misses` : '';
+        },
+      };
     },
-    {
-      name: 'smmuv3 ssid lookup (loadConfig: L1STD, STE, L1CD, CD)',
-      minRatio: 0,
-      minOps: 20e6,
-      model: () => configBatch(gSmmu, gReq, BATCH),
-      baseline: () => bareConfig(gRam, RAM_BASE, gStrtab, gReq, BATCH),
-      expect: cfg.ttb0Sum,
+  },
+  {
+    // (c) Walk mode, the configuration lookup alone (loadConfig: what translate does before the walk).
+    name: 'smmuv3 ssid lookup (loadConfig: L1STD, STE, L1CD, CD)',
+    minRatio: 0,
+    minOps: 20e6,
+    build: () => {
+      const cfg = buildBenchMachine(false);
+      verifyTranslations(cfg, 'walk mode');
+      const { ram, req, smmu } = cfg;
+      const strtab = cfg.drv.strtab;
+      return {
+        model: () => configBatch(smmu, req, BATCH),
+        baseline: () => bareConfig(ram, RAM_BASE, strtab, req, BATCH),
+        expect: cfg.ttb0Sum,
+      };
     },
-  ];
-}
+  },
+];
 
 /** Wraps a batch loop so that every call is checked (the result is consumed, a wrong one aborts). */
 function checked(name: string, fn: () => number, expect: number): () => void {
@@ -180,8 +203,13 @@ function targetText(r: Row): string {
   return parts.join(', ');
 }
 
+function rowOf(res: Result): Row {
+  return ROWS.find((r) => r.name === res.name)!;
+}
+
 function met(res: Result): boolean {
-  return res.ratio >= res.row.minRatio && res.opsPerSec >= res.row.minOps;
+  const row = rowOf(res);
+  return res.ratio >= row.minRatio && res.opsPerSec >= row.minOps;
 }
 
 function printTable(results: Result[], quick: boolean): void {
@@ -193,7 +221,7 @@ function printTable(results: Result[], quick: boolean): void {
     fmtOps(r.baselineOpsPerSec),
     `${r.baselineRme.toFixed(1)}%`,
     r.ratio.toFixed(3),
-    targetText(r.row),
+    targetText(rowOf(r)),
     met(r) ? 'met' : 'MISSED',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -211,51 +239,69 @@ function printTable(results: Result[], quick: boolean): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+/** Child process (--row N): builds row N's machine, measures it, prints its Result as JSON on stdout. */
+function runRow(index: number, quick: boolean): void {
+  const row = ROWS[index]!;
+  let loops: Loops;
+  try {
+    loops = row.build();
+  } catch (e) {
+    process.stderr.write(`bench: ${row.name}: set-up failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  try {
+    const baseFn = checked(`${row.name} [bare loop]`, loops.baseline, loops.expect);
+    const modelFn = checked(row.name, loops.model, loops.expect);
+    let base: { hz: number; rme: number } | undefined;
+    let model: { hz: number; rme: number } | undefined;
+    loops.before?.();
+    for (let round = 0; round < (quick ? 1 : ROUNDS); round++) {
+      base = best(base, measure(`${row.name} [bare loop]`, baseFn, quick));
+      model = best(model, measure(row.name, modelFn, quick));
+    }
+    if (base === undefined || model === undefined) throw new Error('nothing measured');
+    const result: Result = {
+      name: row.name,
+      opsPerSec: model.hz,
+      baselineOpsPerSec: base.hz,
+      ratio: model.hz / base.hz,
+      rme: model.rme,
+      baselineRme: base.rme,
+      note: loops.after?.() ?? '',
+    };
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } catch (e) {
+    process.stderr.write(`bench: ${row.name}: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
 function main(): void {
   const args = parse(process.argv.slice(2));
+  if (args.row >= 0) return runRow(args.row, args.quick);
   const progress = (s: string) => {
     if (!args.json) process.stderr.write(s);
   };
-  let rows: Row[];
-  try {
-    rows = buildRows();
-  } catch (e) {
-    process.stderr.write(`bench: set-up failed: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
-  if (args.filter) rows = rows.filter((r) => r.name.includes(args.filter));
   const results: Result[] = [];
-  for (const row of rows) {
+  for (let i = 0; i < ROWS.length; i++) {
+    const row = ROWS[i]!;
+    if (args.filter && !row.name.includes(args.filter)) continue;
     progress(`${row.name} ...`);
-    try {
-      const baseFn = checked(`${row.name} [bare loop]`, row.baseline, row.expect);
-      const modelFn = checked(row.name, row.model, row.expect);
-      let base: { hz: number; rme: number } | undefined;
-      let model: { hz: number; rme: number } | undefined;
-      row.before?.();
-      for (let round = 0; round < (args.quick ? 1 : ROUNDS); round++) {
-        base = best(base, measure(`${row.name} [bare loop]`, baseFn, args.quick));
-        model = best(model, measure(row.name, modelFn, args.quick));
-      }
-      if (base === undefined || model === undefined) throw new Error('nothing measured');
-      const note = row.after?.() ?? '';
-      results.push({
-        name: row.name,
-        opsPerSec: model.hz,
-        baselineOpsPerSec: base.hz,
-        ratio: model.hz / base.hz,
-        rme: model.rme,
-        baselineRme: base.rme,
-        row,
-        note,
-      });
-      progress(` ${fmtOps(model.hz)} (bare ${fmtOps(base.hz)})\n`);
-      if (note && args.json) process.stderr.write(`bench: ${row.name}: ${note}\n`);
-    } catch (e) {
+    // The same Node, loader flags (tsx) and script, one row per process; its errors go to our stderr.
+    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--row', String(i), ...(args.quick ? ['--quick'] : [])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
+    if (child.status !== 0) {
       progress('\n');
-      process.stderr.write(`bench: ${row.name}: ${(e as Error).message}\n`);
+      if (child.error) process.stderr.write(`bench: ${row.name}: ${child.error.message}\n`);
       process.exit(1);
     }
+    const result = JSON.parse(child.stdout) as Result;
+    results.push(result);
+    progress(` ${fmtOps(result.opsPerSec)} (bare ${fmtOps(result.baselineOpsPerSec)})\n`);
+    if (result.note && args.json) process.stderr.write(`bench: ${row.name}: ${result.note}\n`);
   }
   if (args.json) {
     const out = results.map((r) => ({ name: r.name, opsPerSec: r.opsPerSec, baselineOpsPerSec: r.baselineOpsPerSec, ratio: r.ratio }));
