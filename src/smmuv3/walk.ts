@@ -270,14 +270,14 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   // PAN, WXN and the EL2 regime, as the high bits of an S1_PERM index.
   const regime = ((f1 & S1F_PAN) !== 0 ? 32 : 0) | ((f1 & S1F_WXN) !== 0 ? 64 : 0) | ((f1 & S1F_EL2) !== 0 ? 128 : 0);
   const ias = 64 - tsz;
-  // VA[top:ias] must all equal the range bit.
+  // VA[top:ias] must all equal the range bit: shifted so that bit `top` is the sign bit, an
+  // arithmetic shift down to bit `ias` leaves 0 (range 0) or -1 (range 1).
   {
-    const upTo = top === 63 ? 0xffffffff : (1 << (top - 31)) - 1; // hi-word bits [top-32:0]
-    const hiMask = ias >= 32 ? (upTo & ~((1 << (ias - 32)) - 1)) >>> 0 : upTo >>> 0;
-    if (((vaHi & hiMask) >>> 0) !== (tb === 0 ? 0 : hiMask)) return s1Fault(m, F_TRANSLATION);
-    if (ias < 32) {
-      const loMask = ~((1 << ias) - 1) >>> 0;
-      if (((vaLo & loMask) >>> 0) !== (tb === 0 ? 0 : loMask)) return s1Fault(m, F_TRANSLATION);
+    const up = 63 - top; // 0, or 8 with TBI
+    if (ias >= 32) {
+      if ((vaHi << up) >> (ias - 32 + up) !== -tb) return s1Fault(m, F_TRANSLATION);
+    } else if ((vaHi << up) >> up !== -tb || vaLo >> ias !== -tb) {
+      return s1Fault(m, F_TRANSLATION);
     }
   }
   // An output or table address is below 2^IPS (IPS >= 32): its high half below this.
