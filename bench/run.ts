@@ -17,7 +17,8 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--filter TEXT]
   --json         print one JSON array of {name, opsPerSec, baselineOpsPerSec, ratio} on stdout, nothing else
   --quick        short sampling (a few seconds in all)
   --filter TEXT  only the rows whose name contains TEXT
-  -h, --help     this text`;
+  -h, --help     this text
+(--row N is internal: how the run measures row N in a child process of its own)`;
 
 interface Args {
   json: boolean;
