@@ -1,13 +1,12 @@
 // What is measured: batch loops over the request list that call the real model. Each returns the
 // sum of the results (output PAs, or CD.TTB0 for the configuration lookup), or NaN if any
 // transaction did not succeed, so that nothing is dead code and every batch is checked.
-import { KF } from '../src/smmuv3/config-cache.ts';
+import { K } from '../src/smmuv3/config-cache.ts';
 import type { SMMUv3 } from '../src/smmuv3/smmuv3.ts';
 import { REQ_STRIDE } from './machine.ts';
 
 // Imported bindings re-bound at module top (STYLE.md: imported module cells cost in hot loops).
-const TTB0 = KF.TTB0;
-const KF_STRIDE = KF.STRIDE;
+const TTB0HI = K.TTB0HI, TTB0LO = K.TTB0LO, K_STRIDE = K.STRIDE;
 const RS = REQ_STRIDE;
 
 /** `n` translations through SMMUv3.translate (walk or caching mode: whatever the model is in). */
@@ -29,12 +28,13 @@ export function translateBatch(smmu: SMMUv3, req: Uint32Array, n: number): numbe
  * of the decoded CD.TTB0.
  */
 export function configBatch(smmu: SMMUv3, req: Uint32Array, n: number): number {
-  const cf = smmu.cc.cf;
+  const ci = smmu.cc.ci;
   let sum = 0;
   let bad = 0;
   for (let o = 0, end = n * RS; o < end; o += RS) {
     bad |= smmu.loadConfig(req[o]!, req[o + 1]!);
-    sum += cf[smmu.cfgSlot * KF_STRIDE + TTB0]!;
+    const k = smmu.cfgSlot * K_STRIDE;
+    sum += ci[k + TTB0HI]! * 4294967296 + (ci[k + TTB0LO]! >>> 0);
   }
   return bad === 0 ? sum : NaN;
 }

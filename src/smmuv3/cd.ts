@@ -5,7 +5,7 @@ const { addrField, wordField } = Mlayout;
 import * as Mlayouts from './layouts.ts';
 const { CD, L1CD } = Mlayouts;
 import * as Mconfig_cache from './config-cache.ts';
-const { K, KF, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_AFFD, S1F_E2H, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S1F_WXN } = Mconfig_cache;
+const { K, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_AFFD, S1F_E2H, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S1F_WXN } = Mconfig_cache;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mste from './ste.ts';
@@ -16,7 +16,6 @@ import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const { CTXHI: K_CTXHI, CTXLO: K_CTXLO, TTB0HI: K_TTB0HI, TTB0LO: K_TTB0LO, TTB1HI: K_TTB1HI, TTB1LO: K_TTB1LO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
-const { STRIDE: KF_STRIDE, TTB0: KF_TTB0, TTB1: KF_TTB1 } = KF;
 
 const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
 const C_BAD_CD = EVT.C_BAD_CD;
@@ -159,9 +158,7 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   const w = m.cd;
   const feat = m.feat;
   const ci = m.cc.ci;
-  const cf = m.cc.cf;
   const o = slot * K_STRIDE;
-  const of = slot * KF_STRIDE;
   if (get(w, V) === 0) return C_BAD_CD;
   if (get(w, AA64) === 0) return C_BAD_CD; // AArch32 LPAE tables not implemented (IDR0.TTF = AArch64)
   // Big-endian tables are not supported (TTENDIAN = LE); ENDI is IGNORED when both walks are disabled.
@@ -228,8 +225,6 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   // TTBx: bits below the start table's size are treated as zero (tables are size-aligned).
   const ttb0 = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0) : 0;
   const ttb1 = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1) : 0;
-  cf[of + KF_TTB0] = ttb0;
-  cf[of + KF_TTB1] = ttb1;
   ci[o + K_TTB0LO] = ttb0 % TWO32;
   ci[o + K_TTB0HI] = Math.floor(ttb0 / TWO32);
   ci[o + K_TTB1LO] = ttb1 % TWO32;

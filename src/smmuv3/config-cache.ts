@@ -47,17 +47,17 @@ export const K = {
   STRW: 29,
   TLBTAG: 30, // cache slots: the TLB tag (VMID << 16 | ASID) and regime (TLB_*), set when filled
   TLBKIND: 31,
-  TTB0LO: 32, // CD.TTB0 / TTB1 (as aligned, KF.TTB0 / TTB1) in 32-bit halves, for the walk
+  TTB0LO: 32, // CD.TTB0 / TTB1 (low bits below the start table's size cleared) in 32-bit halves
   TTB0HI: 33,
   TTB1LO: 34,
   TTB1HI: 35,
-  CTXLO: 36, // STE.S1ContextPtr (KF.CTXPTR) in 32-bit halves, for the CD lookup
+  CTXLO: 36, // STE.S1ContextPtr (an IPA when nested) in 32-bit halves
   CTXHI: 37,
   STRIDE: 40,
 } as const;
 
-/** Float fields of a slot: addresses (CTXPTR: STE.S1ContextPtr, an IPA when nested). */
-export const KF = { TTB0: 0, TTB1: 1, S2TTB: 2, CTXPTR: 3, STRIDE: 4 } as const;
+/** Float fields of a slot: STE.S2TTB (stage-1 addresses are 32-bit halves in K). */
+export const KF = { S2TTB: 0, STRIDE: 1 } as const;
 
 export const KIND_ABORT = 0;
 export const KIND_BYPASS = 1;

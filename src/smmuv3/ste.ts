@@ -14,7 +14,7 @@ import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const { CTXHI: K_CTXHI, CTXLO: K_CTXLO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, EATS: K_EATS, G0: K_G0, G1: K_G1, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2CONCAT: K_S2CONCAT, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, STRIDE: K_STRIDE, VMID: K_VMID } = K;
-const { CTXPTR: KF_CTXPTR, S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
+const { S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const C_BAD_STREAMID = EVT.C_BAD_STREAMID;
 const C_BAD_STE = EVT.C_BAD_STE;
@@ -198,7 +198,6 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     if ((w[CTXPTR.w + 1]! & CTXPTR.hiMask) >>> (feat.oasBits - 32) !== 0) return C_BAD_STE;
     ci[o + K_CTXHI] = w[CTXPTR.w + 1]! & CTXPTR.hiMask;
     ci[o + K_CTXLO] = w[CTXPTR.w]! & CTXPTR.loMask;
-    cf[of + KF_CTXPTR] = ci[o + K_CTXHI]! * TWO32 + (ci[o + K_CTXLO]! >>> 0);
   }
   if (s2) {
     if (get(w, S2AA64) === 0) return C_BAD_STE; // AArch32 stage 2 (VMSAv8-32 LPAE) not implemented: TTF=AArch64
