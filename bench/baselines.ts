@@ -16,14 +16,19 @@ const RS = REQ_STRIDE;
 
 // Address fields, from the layout tables (module-local: constant-folded).
 const L1STD_L2PTR = addrField(L1STD, 'L2Ptr');
-const STD_LO = L1STD_L2PTR.loMask, STD_HI = L1STD_L2PTR.hiMask;
+const STD_LO = L1STD_L2PTR.loMask,
+  STD_HI = L1STD_L2PTR.hiMask;
 const STE_CTX = addrField(STE, 'S1ContextPtr');
-const CTX_LO = STE_CTX.loMask, CTX_HI = STE_CTX.hiMask;
+const CTX_LO = STE_CTX.loMask,
+  CTX_HI = STE_CTX.hiMask;
 const L1CD_L2PTR = addrField(L1CD, 'L2Ptr');
-const L1CD_LO = L1CD_L2PTR.loMask, L1CD_HI = L1CD_L2PTR.hiMask;
+const L1CD_LO = L1CD_L2PTR.loMask,
+  L1CD_HI = L1CD_L2PTR.hiMask;
 const CD_TTB0 = addrField(CD, 'TTB0');
-const TTB_LO = CD_TTB0.loMask, TTB_HI = CD_TTB0.hiMask;
-if (STE_CTX.w !== 0 || CD_TTB0.w !== 2) throw new Error('baselines: STE/CD layout moved; update bench/baselines.ts');
+const TTB_LO = CD_TTB0.loMask,
+  TTB_HI = CD_TTB0.hiMask;
+if (STE_CTX.w !== 0 || CD_TTB0.w !== 2)
+  throw new Error('baselines: STE/CD layout moved; update bench/baselines.ts');
 
 // The configuration the bench machine uses: stream table SPLIT 8, CD leaves of 64 (S1Fmt 1),
 // 4 KiB granule, 48-bit IOVA (start level 0). VMSAv8-64 output address: bits [47:12].
@@ -40,7 +45,13 @@ export let bareCheck = 0;
  * then the 4 stage-1 descriptors (13 reads), each a 64-bit read as two Uint32 halves, each address depending on
  * the previous read. `base` = physical address of ram[0]; `strtab` = STRTAB_BASE.
  */
-export function bareWalk(ram: Uint32Array, base: number, strtab: number, req: Uint32Array, n: number): number {
+export function bareWalk(
+  ram: Uint32Array,
+  base: number,
+  strtab: number,
+  req: Uint32Array,
+  n: number,
+): number {
   let sum = 0;
   let chk = 0;
   for (let o = 0, end = n * RS; o < end; o += RS) {
@@ -91,7 +102,13 @@ export function bareWalk(ram: Uint32Array, base: number, strtab: number, req: Ui
 }
 
 /** The reads of the configuration lookup alone: L1STD, STE qwords 0-3, L1CD, CD qwords 0-2 (9 reads). Sums TTB0. */
-export function bareConfig(ram: Uint32Array, base: number, strtab: number, req: Uint32Array, n: number): number {
+export function bareConfig(
+  ram: Uint32Array,
+  base: number,
+  strtab: number,
+  req: Uint32Array,
+  n: number,
+): number {
   let sum = 0;
   let chk = 0;
   for (let o = 0, end = n * RS; o < end; o += RS) {
@@ -119,7 +136,10 @@ export function bareConfig(ram: Uint32Array, base: number, strtab: number, req: 
 }
 
 // Configuration-cache slot fields (src/smmuv3/config-cache.ts), re-bound at module top.
-const STRIDE = K.STRIDE, SID = K.SID, SSID = K.SSID, TLBTAG = K.TLBTAG;
+const STRIDE = K.STRIDE,
+  SID = K.SID,
+  SSID = K.SSID,
+  TLBTAG = K.TLBTAG;
 
 /**
  * The reads of a TLB hit in caching mode: the configuration-cache probe (ConfigCache.lookup: set
@@ -129,9 +149,14 @@ const STRIDE = K.STRIDE, SID = K.SID, SSID = K.SSID, TLBTAG = K.TLBTAG;
  * (stage-1 kind, no TBI); run.ts checks that it finds the model's PAs.
  */
 export function bareTlbHit(
-  ci: Int32Array, ccSets: number, ccWays: number,
-  e: Int32Array, tlbSets: number, tlbWays: number,
-  req: Uint32Array, n: number,
+  ci: Int32Array,
+  ccSets: number,
+  ccWays: number,
+  e: Int32Array,
+  tlbSets: number,
+  tlbWays: number,
+  req: Uint32Array,
+  n: number,
 ): number {
   let sum = 0;
   let miss = 0;
@@ -157,7 +182,7 @@ export function bareTlbHit(
     const key2 = (lo & ~0xfff) | 1; // TLB_S1 << 1 | valid
     let h = Math.imul(hi ^ Math.imul(tag, 0x85ebca6b), 0xc2b2ae35);
     h ^= h >>> 15;
-    let i = ((((lo >>> 12) + h) & (tlbSets - 1)) * tlbWays) * 8;
+    let i = (((lo >>> 12) + h) & (tlbSets - 1)) * tlbWays * 8;
     let hit = false;
     for (let k = 0; k < tlbWays; k++, i += 8) {
       if (e[i + 2] === key2 && e[i] === tag && e[i + 1] === (hi | 0)) {

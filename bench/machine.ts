@@ -84,7 +84,13 @@ export function buildBenchMachine(caching: boolean): BenchMachine {
   const mem = new PhysMem();
   mem.addRegion(RAM_BASE, RAM_SIZE, 'ram', buf);
   const ram = new Uint32Array(buf);
-  const smmu = new SMMUv3(mem, { sidBits: 16, ssidBits: 20, oasBits: 48, caching, tlbEntries: BENCH_TLB_ENTRIES });
+  const smmu = new SMMUv3(mem, {
+    sidBits: 16,
+    ssidBits: 20,
+    oasBits: 48,
+    caching,
+    tlbEntries: BENCH_TLB_ENTRIES,
+  });
   const alloc = new PageAllocator(mem, RAM_BASE, RAM_SIZE);
   const drv = new Smmuv3Driver(mem, smmu, alloc, { streamTable: '2level', split: 8, sidBits: 16 });
   drv.init();

@@ -47,7 +47,8 @@ function parse(argv: string[]): Args {
       process.exit(0);
     }
     const row = values.row === '' ? -1 : Number(values.row);
-    if (!Number.isInteger(row) || row < -1 || row >= ROWS.length) throw new Error(`--row: no row ${values.row}`);
+    if (!Number.isInteger(row) || row < -1 || row >= ROWS.length)
+      throw new Error(`--row: no row ${values.row}`);
     return { json: values.json, quick: values.quick, filter: values.filter, row };
   } catch (e) {
     process.stderr.write(`bench: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')} (try --help)\n`);
@@ -131,7 +132,8 @@ const ROWS: Row[] = [
       const { req, smmu } = cached;
       const tlb = smmu.tlb;
       const cc = smmu.cc;
-      let tlbMiss0 = 0, ccMiss0 = 0;
+      let tlbMiss0 = 0,
+        ccMiss0 = 0;
       return {
         model: () => translateBatch(smmu, req, BATCH),
         baseline: () => bareTlbHit(cc.ci, cc.sets, cc.ways, tlb.e, tlb.sets, tlb.ways, req, BATCH),
@@ -141,7 +143,8 @@ const ROWS: Row[] = [
           ccMiss0 = cc.misses;
         },
         after: () => {
-          const t = tlb.misses - tlbMiss0, c = cc.misses - ccMiss0;
+          const t = tlb.misses - tlbMiss0,
+            c = cc.misses - ccMiss0;
           return t || c ? `not all hits while timed: ${t} TLB and ${c} config-cache misses` : '';
         },
       };
@@ -189,7 +192,10 @@ function measure(name: string, fn: () => void, quick: boolean): { hz: number; rm
 
 const ROUNDS = 2;
 
-function best(a: { hz: number; rme: number } | undefined, b: { hz: number; rme: number }): { hz: number; rme: number } {
+function best(
+  a: { hz: number; rme: number } | undefined,
+  b: { hz: number; rme: number },
+): { hz: number; rme: number } {
   return a === undefined || b.hz > a.hz ? b : a;
 }
 
@@ -227,7 +233,11 @@ function printTable(results: Result[], quick: boolean): void {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const right = new Set([1, 2, 3, 4, 5]);
-  const line = (cells: string[]) => cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [
     `iommu-emu benchmarks: translations/s (${BATCH} per benchmark op), Node ${process.version}, benchmark.js ${Benchmark.version}${quick ? ', --quick' : ''}`,
     '',
@@ -236,7 +246,10 @@ function printTable(results: Result[], quick: boolean): void {
     ...body.map(line),
   ];
   for (const r of results) if (r.note) out.push(`note: ${r.name}: ${r.note}`);
-  out.push('', 'ratio = model / bare typed-array loop doing the same reads, measured in this run (bench/README.md).');
+  out.push(
+    '',
+    'ratio = model / bare typed-array loop doing the same reads, measured in this run (bench/README.md).',
+  );
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -289,11 +302,15 @@ function main(): void {
     if (args.filter && !row.name.includes(args.filter)) continue;
     progress(`${row.name} ...`);
     // The same Node, loader flags (tsx) and script, one row per process; its errors go to our stderr.
-    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--row', String(i), ...(args.quick ? ['--quick'] : [])], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, process.argv[1]!, '--row', String(i), ...(args.quick ? ['--quick'] : [])],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      },
+    );
     if (child.status !== 0) {
       progress('\n');
       if (child.error) process.stderr.write(`bench: ${row.name}: ${child.error.message}\n`);
@@ -305,7 +322,12 @@ function main(): void {
     if (result.note && args.json) process.stderr.write(`bench: ${row.name}: ${result.note}\n`);
   }
   if (args.json) {
-    const out = results.map((r) => ({ name: r.name, opsPerSec: r.opsPerSec, baselineOpsPerSec: r.baselineOpsPerSec, ratio: r.ratio }));
+    const out = results.map((r) => ({
+      name: r.name,
+      opsPerSec: r.opsPerSec,
+      baselineOpsPerSec: r.baselineOpsPerSec,
+      ratio: r.ratio,
+    }));
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   } else {
     printTable(results, args.quick);

@@ -6,7 +6,9 @@ import type { SMMUv3 } from '../src/smmuv3/smmuv3.ts';
 import { REQ_STRIDE } from './machine.ts';
 
 // Imported bindings re-bound at module top (STYLE.md: imported module cells cost in hot loops).
-const TTB0HI = K.TTB0HI, TTB0LO = K.TTB0LO, K_STRIDE = K.STRIDE;
+const TTB0HI = K.TTB0HI,
+  TTB0LO = K.TTB0LO,
+  K_STRIDE = K.STRIDE;
 const RS = REQ_STRIDE;
 
 /** `n` translations through SMMUv3.translate (walk or caching mode: whatever the model is in). */

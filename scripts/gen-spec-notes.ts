@@ -34,8 +34,10 @@ type Xref = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 const XREF: Xref = {
   'smmuv3-ste': {
-    Config: 'QEMU: 0b0xx abort, 0b100 bypass, bit 0 = S1, bit 1 = S2; gem5 panics on 0b0xx instead of aborting',
-    S1Fmt: 'value 1 (2-level, 4KB leaf tables) is named only by gem5; Linux names 0 (linear) and 2 (64KB leaf tables)',
+    Config:
+      'QEMU: 0b0xx abort, 0b100 bypass, bit 0 = S1, bit 1 = S2; gem5 panics on 0b0xx instead of aborting',
+    S1Fmt:
+      'value 1 (2-level, 4KB leaf tables) is named only by gem5; Linux names 0 (linear) and 2 (64KB leaf tables)',
     S1ContextPtr: 'Linux and gem5 [51:6]; QEMU master reads [55:6], QEMU up to 2023 read [47:6]',
     S1STALLD: 'QEMU treats S1STALLD == 1 as C_BAD_STE (no stall model)',
     MEV: 'only in recent Linux headers; also gem5',
@@ -70,7 +72,8 @@ const XREF: Xref = {
     Range: 'Linux issues opcode 0x04 only as CFGI_ALL (Range = 31)',
   },
   'smmuv3-cmd-CFGI_VMS_PIDM': {
-    Opcode: "QEMU's command enum calls 0x07 CFGI_ALL but rejects it as illegal; Linux and gem5 use 0x04 with Range = 31 for CFGI_ALL",
+    Opcode:
+      "QEMU's command enum calls 0x07 CFGI_ALL but rejects it as illegal; Linux and gem5 use 0x04 with Range = 31 for CFGI_ALL",
   },
   'smmuv3-cmd-TLBI_EL2_VA': {
     ASID: 'the reference table also lists VMID q0[47:32] for this command; IHI 0070 gives CMD_TLBI_EL2_VA no VMID parameter',
@@ -157,7 +160,8 @@ const FILES: readonly NotesFile[] = [
   {
     file: 'smmuv3/l1.md',
     title: 'SMMUv3 level-1 descriptors (2-level Stream table and CD table)',
-    summary: 'level-1 descriptors of the 2-level Stream table and CD table (`L1STD`, `L1CD`), IHI 0070 §5.1, §5.3',
+    summary:
+      'level-1 descriptors of the 2-level Stream table and CD table (`L1STD`, `L1CD`), IHI 0070 §5.1, §5.3',
     common: COMMON,
     prelude: '8 bytes each, IHI 0070 §5.1 (L1STD) and §5.3 (L1CD). Tables: `src/smmuv3/layouts.ts`.',
     layouts: [{ layout: L1STD }, { layout: L1CD }],
@@ -178,7 +182,10 @@ const FILES: readonly NotesFile[] = [
 - Physical/IPA addresses are declared up to bit 51 (bits [55:52] RES0 in SMMUv3.1-v3.3).
 - Not modelled: CMD_PREFETCH_ADDR Stride and NS (bit positions not confirmed), CMD_SYNC MSI_NS (Realm
   queue), the Secure-only TLBI_S_* / TLBI_SNH_ALL and the DPTI commands (opcodes 0x50-0x73).`,
-    layouts: CMDS.map((c) => ({ layout: c.layout, heading: `CMD_${c.name}, opcode 0x${c.op.toString(16).padStart(2, '0')}` })),
+    layouts: CMDS.map((c) => ({
+      layout: c.layout,
+      heading: `CMD_${c.name}, opcode 0x${c.op.toString(16).padStart(2, '0')}`,
+    })),
   },
   {
     file: 'smmuv3/events.md',
@@ -198,7 +205,10 @@ const FILES: readonly NotesFile[] = [
   F_WALK_EABT (as F_STE_FETCH), Reason of F_TLB_CONFLICT (as F_CFG_CONFLICT [31:0]).
 - Not modelled: Overlay, AssuredOnly, DirtyBit of F_PERMISSION (SMMUv3.4 permission indirection).
 - IMPLEMENTATION DEFINED events 0xE0-0xEF and reserved IDs decode as UNKNOWN(0x..) with the header only.`,
-    layouts: EVENTS.map((e) => ({ layout: e.layout, heading: `${e.name}, EventID 0x${e.id.toString(16).padStart(2, '0')}` })),
+    layouts: EVENTS.map((e) => ({
+      layout: e.layout,
+      heading: `${e.name}, EventID 0x${e.id.toString(16).padStart(2, '0')}`,
+    })),
   },
   {
     file: 'smmuv3/priq.md',
@@ -212,7 +222,8 @@ the spec's (Priv, X, R, W, Last), which Linux spells PERM_PRIV, PERM_EXEC, PERM_
   {
     file: 'pt/vmsav8-64.md',
     title: 'VMSAv8-64 translation table descriptors',
-    summary: 'VMSAv8-64 table and stage-1/stage-2 block/page descriptors (`VMSA_TABLE`, `VMSA_S1_LEAF`, `VMSA_S2_LEAF`), DDI 0487 D8.3',
+    summary:
+      'VMSAv8-64 table and stage-1/stage-2 block/page descriptors (`VMSA_TABLE`, `VMSA_S1_LEAF`, `VMSA_S2_LEAF`), DDI 0487 D8.3',
     common: COMMON_VMSA,
     prelude: `8 bytes each, as the SMMU walks them for CD.AA64 = 1 (stage 1) and STE.S2AA64 = 1 (stage 2).
 Tables: \`src/smmuv3/layouts.ts\` (\`VMSA_TABLE\`, \`VMSA_S1_LEAF\`, \`VMSA_S2_LEAF\`).
@@ -243,10 +254,21 @@ function cell(s: string): string {
 
 function notesOf(l: Layout, f: FieldDef): string {
   const parts: string[] = [];
-  if (f.kind === 'addr' && f.lo > 0) parts.push(`address: value is the byte address, bits ${f.lo === 1 ? '[0]' : `[${f.lo - 1}:0]`} zero`);
+  if (f.kind === 'addr' && f.lo > 0)
+    parts.push(`address: value is the byte address, bits ${f.lo === 1 ? '[0]' : `[${f.lo - 1}:0]`} zero`);
   if (f.note) parts.push(f.note);
-  if (f.values) parts.push('values: ' + Object.entries(f.values).map(([k, v]) => `${k} = ${v}`).join(', '));
-  const family = l.name.startsWith('smmuv3-evt-') ? 'smmuv3-evt-*' : l.name.startsWith('smmuv3-cmd-') ? 'smmuv3-cmd-*' : '';
+  if (f.values)
+    parts.push(
+      'values: ' +
+        Object.entries(f.values)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join(', '),
+    );
+  const family = l.name.startsWith('smmuv3-evt-')
+    ? 'smmuv3-evt-*'
+    : l.name.startsWith('smmuv3-cmd-')
+      ? 'smmuv3-cmd-*'
+      : '';
   const xref = XREF[l.name]?.[f.name] ?? (family ? XREF[family]?.[f.name] : undefined);
   if (xref) parts.push(`other implementations: ${xref}`);
   return parts.join('; ');
@@ -277,10 +299,13 @@ function renderLayout(l: Layout, heading?: string): string {
 function checkXref(): void {
   const all = FILES.flatMap((f) => f.layouts.map((x) => x.layout));
   for (const [key, notes] of Object.entries(XREF)) {
-    const layouts = key.endsWith('*') ? all.filter((l) => l.name.startsWith(key.slice(0, -1))) : all.filter((l) => l.name === key);
+    const layouts = key.endsWith('*')
+      ? all.filter((l) => l.name.startsWith(key.slice(0, -1)))
+      : all.filter((l) => l.name === key);
     if (layouts.length === 0) throw new Error(`XREF: no layout ${key}`);
     for (const field of Object.keys(notes)) {
-      if (!layouts.some((l) => l.fields.some((f) => f.name === field))) throw new Error(`XREF: ${key} has no field ${field}`);
+      if (!layouts.some((l) => l.fields.some((f) => f.name === field)))
+        throw new Error(`XREF: ${key} has no field ${field}`);
     }
   }
 }
@@ -296,7 +321,11 @@ const REG_NOTES: Readonly<Record<string, string>> = {
   AGBPA: 'IMPLEMENTATION DEFINED contents (alternate global bypass attributes).',
 };
 /** Registers the spec defines with the fields of another register. */
-const SAME_FIELDS_AS: Readonly<Record<string, string>> = { CR0ACK: 'CR0', IRQ_CTRLACK: 'IRQ_CTRL', GERRORN: 'GERROR' };
+const SAME_FIELDS_AS: Readonly<Record<string, string>> = {
+  CR0ACK: 'CR0',
+  IRQ_CTRLACK: 'IRQ_CTRL',
+  GERRORN: 'GERROR',
+};
 /** Queue base registers whose bit 62 the spec names WA (Write-Allocate hint; CMDQ_BASE and STRTAB_BASE: RA). */
 const WA_BIT62 = ['EVTQ_BASE', 'PRIQ_BASE'];
 
@@ -304,10 +333,15 @@ function regNote(r: RegDef): string | undefined {
   const parts: string[] = [];
   if (REG_NOTES[r.name]) parts.push(REG_NOTES[r.name]!);
   const same = SAME_FIELDS_AS[r.name];
-  if (same) parts.push(`The spec gives it the fields of ${same}${r.fields.length === 0 ? '; regs.ts declares none.' : '.'}`);
+  if (same)
+    parts.push(
+      `The spec gives it the fields of ${same}${r.fields.length === 0 ? '; regs.ts declares none.' : '.'}`,
+    );
   if (WA_BIT62.includes(r.name)) {
     const b62 = r.fields.find((f) => f.lo === 62 && f.hi === 62);
-    parts.push(`The spec names bit 62 WA (Write-Allocate hint)${b62 && b62.name !== 'WA' ? `; regs.ts names it ${b62.name}.` : '.'}`);
+    parts.push(
+      `The spec names bit 62 WA (Write-Allocate hint)${b62 && b62.name !== 'WA' ? `; regs.ts names it ${b62.name}.` : '.'}`,
+    );
   }
   return parts.length ? parts.join(' ') : undefined;
 }
@@ -341,7 +375,9 @@ function renderRegister(r: RegDef): string {
   const note = regNote(r);
   if (note) head.push(note, '');
   if (r.fields.length === 0) return [...head, 'No fields declared.', ''].join('\n');
-  const rows = [...r.fields].sort((a, b) => a.lo - b.lo).map((f) => `| ${f.name} | ${regBitsText(f)} | ${sec} |`);
+  const rows = [...r.fields]
+    .sort((a, b) => a.lo - b.lo)
+    .map((f) => `| ${f.name} | ${regBitsText(f)} | ${sec} |`);
   return [...head, '| Field | bits | section |', '|---|---|---|', ...rows, ''].join('\n');
 }
 
@@ -351,7 +387,8 @@ function renderRegisters(): string {
   }
   const regs = [...REGS].sort((a, b) => a.offset - b.offset);
   const map = regs.map(
-    (r) => `| ${r.name} | ${hex(r.offset)} | ${r.offset >= 0x10000 ? 1 : 0} | ${r.size} | ${sectionText(r.spec)} | ${(r.aliases ?? []).join(', ')} |`,
+    (r) =>
+      `| ${r.name} | ${hex(r.offset)} | ${r.offset >= 0x10000 ? 1 : 0} | ${r.size} | ${sectionText(r.spec)} | ${(r.aliases ?? []).join(', ')} |`,
   );
   return [
     '# SMMUv3 registers',
@@ -409,11 +446,22 @@ export function renderFiles(): Map<string, string> {
   checkXref();
   const out = new Map<string, string>();
   for (const f of FILES) {
-    const body = [`# ${f.title}`, '', f.common, '', f.prelude, '', ...f.layouts.map((x) => renderLayout(x.layout, x.heading))];
+    const body = [
+      `# ${f.title}`,
+      '',
+      f.common,
+      '',
+      f.prelude,
+      '',
+      ...f.layouts.map((x) => renderLayout(x.layout, x.heading)),
+    ];
     out.set(f.file, body.join('\n'));
   }
   out.set(REG_FILE, renderRegisters());
-  const index = [...FILES.map((f) => ({ file: f.file, summary: f.summary })), { file: REG_FILE, summary: REG_SUMMARY }];
+  const index = [
+    ...FILES.map((f) => ({ file: f.file, summary: f.summary })),
+    { file: REG_FILE, summary: REG_SUMMARY },
+  ];
   index.sort((a, b) => a.file.localeCompare(b.file));
   out.set('README.md', renderReadme(index));
   return out;

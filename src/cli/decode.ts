@@ -12,7 +12,11 @@ import { CliError, parseU64 } from './errors.ts';
 /** A structure the CLI knows: either one fixed layout, or a family chosen by the type byte in q0[7:0]. */
 type Structure =
   | { readonly kind: 'fixed'; readonly layout: Layout }
-  | { readonly kind: 'typed'; readonly header: Layout; readonly pick: (type: number) => { name: string; layout: Layout } | undefined };
+  | {
+      readonly kind: 'typed';
+      readonly header: Layout;
+      readonly pick: (type: number) => { name: string; layout: Layout } | undefined;
+    };
 
 const STRUCTURES: ReadonlyMap<string, Structure> = new Map<string, Structure>([
   ['smmuv3-ste', { kind: 'fixed', layout: STE }],
@@ -49,7 +53,8 @@ export interface Decoded {
 
 function lookup(structure: string): Structure {
   const s = STRUCTURES.get(structure.toLowerCase());
-  if (!s) throw new CliError(`unknown structure '${structure}' (expected one of: ${STRUCTURE_NAMES.join(', ')})`);
+  if (!s)
+    throw new CliError(`unknown structure '${structure}' (expected one of: ${STRUCTURE_NAMES.join(', ')})`);
   return s;
 }
 
@@ -65,7 +70,9 @@ export function decodeStructure(structure: string, qwords: readonly bigint[]): D
   const bytes = s.kind === 'fixed' ? s.layout.bytes : s.header.bytes;
   const max = bytes / 8;
   if (qwords.length > max) {
-    throw new CliError(`too many qwords for ${structure}: got ${qwords.length}, the structure has ${max} (${bytes} bytes)`);
+    throw new CliError(
+      `too many qwords for ${structure}: got ${qwords.length}, the structure has ${max} (${bytes} bytes)`,
+    );
   }
   let l: Layout;
   let type: string | undefined;
@@ -90,7 +97,9 @@ export function decodeStructure(structure: string, qwords: readonly bigint[]): D
     return encoding === undefined ? { def, value } : { def, value, encoding };
   });
   const warnings = known ? lintStructure(l, qwords) : [];
-  return type === undefined ? { structure, layout: l, known, fields, warnings } : { structure, layout: l, type, known, fields, warnings };
+  return type === undefined
+    ? { structure, layout: l, known, fields, warnings }
+    : { structure, layout: l, type, known, fields, warnings };
 }
 
 export function bitsOf(f: FieldDef): string {
@@ -101,7 +110,10 @@ export function bitsOf(f: FieldDef): string {
 export function decodedJson(d: Decoded): string {
   const fields: Record<string, number | string> = {};
   for (const f of d.fields) fields[f.def.name] = jsonValue(f.value);
-  const obj = d.type === undefined ? { structure: d.structure, fields } : { structure: d.structure, type: d.type, fields };
+  const obj =
+    d.type === undefined
+      ? { structure: d.structure, fields }
+      : { structure: d.structure, type: d.type, fields };
   return JSON.stringify(obj);
 }
 
@@ -116,8 +128,12 @@ export function decodedTable(d: Decoded): string {
   const w0 = Math.max(5, ...rows.map((r) => r[0]!.length));
   const w1 = Math.max(4, ...rows.map((r) => r[1]!.length));
   const w2 = Math.max(5, ...rows.map((r) => r[2]!.length));
-  const line = (r: readonly string[]): string => `  ${r[0]!.padEnd(w0)}  ${r[1]!.padEnd(w1)}  ${r[2]!.padEnd(w2)}  ${r[3]!}`.trimEnd();
-  return [`${d.structure}: ${title}`, line(['field', 'bits', 'value', 'encoding']), ...rows.map(line)].join('\n') + '\n';
+  const line = (r: readonly string[]): string =>
+    `  ${r[0]!.padEnd(w0)}  ${r[1]!.padEnd(w1)}  ${r[2]!.padEnd(w2)}  ${r[3]!}`.trimEnd();
+  return (
+    [`${d.structure}: ${title}`, line(['field', 'bits', 'value', 'encoding']), ...rows.map(line)].join('\n') +
+    '\n'
+  );
 }
 
 const HELP = `usage: iommu-emu decode <structure> <qword0> [<qword1> ...] [--json]
@@ -139,7 +155,8 @@ export async function decodeCmd(args: string[]): Promise<number> {
     return 0;
   }
   const [structure, ...words] = positionals;
-  if (structure === undefined) throw new CliError(`decode: missing <structure> (expected one of: ${STRUCTURE_NAMES.join(', ')})`);
+  if (structure === undefined)
+    throw new CliError(`decode: missing <structure> (expected one of: ${STRUCTURE_NAMES.join(', ')})`);
   lookup(structure);
   if (words.length === 0) throw new CliError('decode: missing <qword0>');
   const qwords = words.map((w, i) => parseU64(w, `qword${i}`));

@@ -10,6 +10,8 @@ export async function imageCmd(args: string[]): Promise<number> {
   if (extra.length) throw new CliError(`image save: unexpected argument '${extra[0]}'`);
   const m = buildDemoMachine({}, 48 << 20);
   saveSmmuImage(dir, m.mem, m.smmu);
-  process.stdout.write(`wrote ${dir}/image.json and ${dir}/memory.bin.gz (${m.mem.regions().length} regions)\n`);
+  process.stdout.write(
+    `wrote ${dir}/image.json and ${dir}/memory.bin.gz (${m.mem.regions().length} regions)\n`,
+  );
   return 0;
 }

@@ -18,7 +18,13 @@ export interface TranslateRequest {
 export type TranslateResult =
   | { ok: true; pa: string; perm: string }
   | { ok: false; abort: true }
-  | { ok: false; stalled?: true; stag?: number; razwi?: true; event: { type: string; id: number; recorded?: false; record: string[] } };
+  | {
+      ok: false;
+      stalled?: true;
+      stag?: number;
+      razwi?: true;
+      event: { type: string; id: number; recorded?: false; record: string[] };
+    };
 
 export function accFlags(access: string, unpriv: boolean): number {
   return (access === 'write' ? ACC_W : access === 'exec' ? ACC_X : 0) | (unpriv ? ACC_U : 0);
@@ -30,10 +36,15 @@ export function runRequest(smmu: SMMUv3, q: TranslateRequest): TranslateResult {
   const lo = Number(q.iova & 0xffff_ffffn);
   const st = smmu.translate(q.sid, q.ssid, hi, lo, accFlags(q.access, q.unpriv));
   const res = smmu.res;
-  if (st === ST_OK) return { ok: true, pa: `0x${res.pa.toString(16)}`, perm: SMMUv3.permString(res.perm, q.unpriv) };
+  if (st === ST_OK)
+    return { ok: true, pa: `0x${res.pa.toString(16)}`, perm: SMMUv3.permString(res.perm, q.unpriv) };
   if (res.event === 0) return { ok: false, abort: true };
   const rec = wordsToQwords(smmu.evt).map((v) => `0x${v.toString(16).padStart(16, '0')}`);
-  const event: { type: string; id: number; recorded?: false; record: string[] } = { type: EVT_BY_ID[res.event]?.name ?? `0x${res.event.toString(16)}`, id: res.event, record: rec };
+  const event: { type: string; id: number; recorded?: false; record: string[] } = {
+    type: EVT_BY_ID[res.event]?.name ?? `0x${res.event.toString(16)}`,
+    id: res.event,
+    record: rec,
+  };
   if (!res.recorded) event.recorded = false;
   if (st === ST_STALL) return { ok: false, stalled: true, stag: res.stag, event };
   return { ok: false, event };
@@ -61,7 +72,8 @@ export function parseBatchLine(line: string, where: string): TranslateRequest {
   } catch {
     throw new CliError(`${where}: not valid JSON`);
   }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new CliError(`${where}: expected a JSON object`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    throw new CliError(`${where}: expected a JSON object`);
   if (o.sid === undefined) throw new CliError(`${where}: "sid" is missing`);
   if (o.iova === undefined) throw new CliError(`${where}: "iova" is missing`);
   return {
@@ -100,7 +112,8 @@ export async function translateCmd(args: string[]): Promise<number> {
   });
   if (!values.image) throw new CliError('translate: --image DIR is required');
   if (values.batch !== undefined) {
-    if (values.sid !== undefined || values.iova !== undefined) throw new CliError('translate: --batch cannot be combined with --sid/--iova');
+    if (values.sid !== undefined || values.iova !== undefined)
+      throw new CliError('translate: --batch cannot be combined with --sid/--iova');
     let text: string;
     try {
       text = readFileSync(values.batch === '-' ? 0 : values.batch, 'utf8');
@@ -141,7 +154,9 @@ export async function translateCmd(args: string[]): Promise<number> {
   else if (r.ok) process.stdout.write(`ok  pa=${r.pa}  perm=${r.perm}\n`);
   else if ('abort' in r) process.stdout.write('abort (STE.Config = abort or GBPA.ABORT: no event)\n');
   else {
-    process.stdout.write(`fault  ${r.event.type} (0x${r.event.id.toString(16)})${r.event.recorded === false ? '  [not recorded]' : ''}${r.stalled ? `  stalled stag=${r.stag}` : ''}\n`);
+    process.stdout.write(
+      `fault  ${r.event.type} (0x${r.event.id.toString(16)})${r.event.recorded === false ? '  [not recorded]' : ''}${r.stalled ? `  stalled stag=${r.stag}` : ''}\n`,
+    );
     process.stdout.write(`record ${r.event.record.join(' ')}\n`);
   }
   return 0;

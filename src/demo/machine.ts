@@ -29,7 +29,8 @@ export function buildDemoMachine(opts: ModelOptions = {}, ramSize = 64 << 20): D
   mem.addRegion(RAM_BASE, GUEST_RAM - RAM_BASE, 'ram');
   const guestBuf = new ArrayBuffer(GUEST_RAM_SIZE);
   mem.addRegion(GUEST_RAM, GUEST_RAM_SIZE, 'guest-ram', guestBuf);
-  if (ramSize > GUEST_RAM + GUEST_RAM_SIZE - RAM_BASE) mem.addRegion(GUEST_RAM + GUEST_RAM_SIZE, ramSize - (GUEST_RAM + GUEST_RAM_SIZE - RAM_BASE), 'ram-high');
+  if (ramSize > GUEST_RAM + GUEST_RAM_SIZE - RAM_BASE)
+    mem.addRegion(GUEST_RAM + GUEST_RAM_SIZE, ramSize - (GUEST_RAM + GUEST_RAM_SIZE - RAM_BASE), 'ram-high');
   const guestMem = new PhysMem();
   guestMem.addRegion(0, GUEST_RAM_SIZE, 'guest-view', guestBuf);
   const smmu = new SMMUv3(mem, { sidBits: 16, ssidBits: 20, oasBits: 48, ...opts });
@@ -64,7 +65,16 @@ export function buildDemoMachine(opts: ModelOptions = {}, ramSize = 64 << 20): D
   const s2 = new PageTable(mem, alloc, 12, 40, 2, 1);
   s2.map(0x1000n, BigInt(RAM_BASE + (38 << 20)), 0x2000n, { s2ap: 3 });
   drv.writeSte(sids.s2, {
-    V: 1, Config: 6, S2VMID: 7, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 2, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root),
+    V: 1,
+    Config: 6,
+    S2VMID: 7,
+    S2T0SZ: 24,
+    S2SL0: 1,
+    S2TG: 0,
+    S2PS: 2,
+    S2AA64: 1,
+    S2R: 1,
+    S2TTB: BigInt(s2.root),
   });
 
   // Device 0x20: nested. The guest's CD and stage-1 tables live at IPAs that stage 2 maps to the
@@ -77,12 +87,22 @@ export function buildDemoMachine(opts: ModelOptions = {}, ramSize = 64 << 20): D
   const gcdIpa = gAlloc.alloc(64, 64);
   guestMem.writeQwords(gcdIpa, encode(CD, linuxCd(gpt.root, 9)));
   drv.writeSte(sids.nested, {
-    V: 1, Config: 7, S1ContextPtr: BigInt(gcdIpa), S1CDMax: 0, S1Fmt: 0,
-    S2VMID: 9, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 2, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2n.root),
+    V: 1,
+    Config: 7,
+    S1ContextPtr: BigInt(gcdIpa),
+    S1CDMax: 0,
+    S1Fmt: 0,
+    S2VMID: 9,
+    S2T0SZ: 24,
+    S2SL0: 1,
+    S2TG: 0,
+    S2PS: 2,
+    S2AA64: 1,
+    S2R: 1,
+    S2TTB: BigInt(s2n.root),
   });
 
   drv.writeSte(sids.bypass, { V: 1, Config: 4, SHCFG: 1 });
   drv.writeSte(sids.abort, { V: 1, Config: 0 });
   return { mem, smmu, drv, alloc, sids, pt, cdt };
 }
-

@@ -26,21 +26,32 @@ function run(m: DemoMachine, d: Dma): string {
   const st = m.smmu.translate(d.sid, d.ssid, Number(d.iova >> 32n), Number(d.iova & 0xffff_ffffn), d.acc);
   const res = m.smmu.res;
   const where = `sid ${hex(d.sid).padEnd(5)} ssid ${(d.ssid < 0 ? '-' : String(d.ssid)).padEnd(2)} iova ${hex(d.iova).padEnd(12)} ${accName(d.acc).padEnd(12)}`;
-  if (st === ST_OK) return `  ${where} -> pa ${hex(res.pa).padEnd(12)} ${SMMUv3.permString(res.perm, (d.acc & ACC_U) !== 0).padEnd(2)}  ${d.what}`;
+  if (st === ST_OK)
+    return `  ${where} -> pa ${hex(res.pa).padEnd(12)} ${SMMUv3.permString(res.perm, (d.acc & ACC_U) !== 0).padEnd(2)}  ${d.what}`;
   return `  ${where} -> ${res.event ? 'fault' : 'abort, no event'}  ${d.what}`;
 }
 
 export async function runDemo(args: string[] = []): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'save-image': { type: 'string' }, quick: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args,
+    options: { 'save-image': { type: 'string' }, quick: { type: 'boolean' } },
+  });
   const m = buildDemoMachine();
   const { smmu, drv, sids } = m;
   const out = (s = '') => process.stdout.write(s + '\n');
 
-  const idr0 = smmu.read32(0x0), idr1 = smmu.read32(0x4);
+  const idr0 = smmu.read32(0x0),
+    idr1 = smmu.read32(0x4);
   out('iommu-emu: Arm SMMUv3 model, Arm virt-like machine (RAM at 0x40000000)');
-  out(`  IDR0 ${hex(idr0)}  IDR1 ${hex(idr1)}  SIDSIZE ${getRegField('IDR1', 'SIDSIZE', idr1)}  SSIDSIZE ${getRegField('IDR1', 'SSIDSIZE', idr1)}  OAS ${smmu.feat.oasBits} bits  stall model ${getRegField('IDR0', 'STALL_MODEL', idr0)}`);
-  out(`  stream table: 2-level, SPLIT 8, at ${hex(drv.strtab)}; CMDQ at ${hex(drv.cmdqBase)}, EVTQ at ${hex(drv.evtqBase)}`);
-  out('  devices: 0x8 DMA domain (S1, 4 KiB, 4 levels) | 0x10 SSID-limited device (S1CDMax 2, 2-level CD table)');
+  out(
+    `  IDR0 ${hex(idr0)}  IDR1 ${hex(idr1)}  SIDSIZE ${getRegField('IDR1', 'SIDSIZE', idr1)}  SSIDSIZE ${getRegField('IDR1', 'SSIDSIZE', idr1)}  OAS ${smmu.feat.oasBits} bits  stall model ${getRegField('IDR0', 'STALL_MODEL', idr0)}`,
+  );
+  out(
+    `  stream table: 2-level, SPLIT 8, at ${hex(drv.strtab)}; CMDQ at ${hex(drv.cmdqBase)}, EVTQ at ${hex(drv.evtqBase)}`,
+  );
+  out(
+    '  devices: 0x8 DMA domain (S1, 4 KiB, 4 levels) | 0x10 SSID-limited device (S1CDMax 2, 2-level CD table)',
+  );
   out('           0x18 stage 2 only | 0x20 nested (S1 inside a VM) | 0x28 bypass | 0x30 abort');
   out();
   out('DMA, walk on every access (every transaction reads STE, CD and page tables from memory):');
@@ -65,7 +76,13 @@ export async function runDemo(args: string[] = []): Promise<number> {
   const bad: Dma[] = [
     { what: 'unmapped IOVA', sid: sids.dma, ssid: -1, iova: 0x1000n, acc: 0 },
     { what: 'write to a read-only page', sid: sids.dma, ssid: -1, iova: 0xffff_4000n, acc: ACC_W },
-    { what: 'unprivileged access to a privileged page', sid: sids.dma, ssid: -1, iova: 0xffff_5000n, acc: ACC_U },
+    {
+      what: 'unprivileged access to a privileged page',
+      sid: sids.dma,
+      ssid: -1,
+      iova: 0xffff_5000n,
+      acc: ACC_U,
+    },
     { what: 'access flag clear', sid: sids.dma, ssid: -1, iova: 0x9000_0000n, acc: 0 },
     { what: 'IOVA beyond T0SZ', sid: sids.dma, ssid: -1, iova: 0x1_0000_0000_0000n, acc: 0 },
     { what: 'SSID with no CD written (CD.V = 0)', sid: sids.sva, ssid: 3, iova: 0x4000_0000n, acc: 0 },
@@ -106,11 +123,15 @@ export async function runDemo(args: string[] = []): Promise<number> {
   };
   const w = rate(false);
   const c = rate(true);
-  out(`Throughput (${n.toLocaleString('en')} translations, one core): walk on every access ${w.mps.toFixed(1)} M/s, architected caching (TLB hits) ${c.mps.toFixed(1)} M/s`);
+  out(
+    `Throughput (${n.toLocaleString('en')} translations, one core): walk on every access ${w.mps.toFixed(1)} M/s, architected caching (TLB hits) ${c.mps.toFixed(1)} M/s`,
+  );
   out('  (npm run bench measures these properly, against a bare typed-array baseline)');
   if (values['save-image']) {
     saveSmmuImage(values['save-image'], m.mem, smmu);
-    out(`\nImage written to ${values['save-image']} (iommu-emu translate --image ${values['save-image']} --sid 8 --iova 0xffff0010)`);
+    out(
+      `\nImage written to ${values['save-image']} (iommu-emu translate --image ${values['save-image']} --sid 8 --iova 0xffff0010)`,
+    );
   }
   return 0;
 }

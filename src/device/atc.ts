@@ -9,7 +9,10 @@ export class Atc {
   private readonly entries = new Map<string, { pa: number; perm: number }>();
   invalidations = 0;
 
-  constructor(readonly smmu: SMMUv3, readonly sid: number) {
+  constructor(
+    readonly smmu: SMMUv3,
+    readonly sid: number,
+  ) {
     const prev = smmu.atcInvalidate;
     smmu.atcInvalidate = (s, ssid, global, addr, size) => {
       prev?.(s, ssid, global, addr, size);

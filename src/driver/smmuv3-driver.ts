@@ -13,7 +13,11 @@ import type { SMMUv3 } from '../smmuv3/smmuv3.ts';
 /** Bump allocator of zeroed, aligned physical memory inside [base, base + size). */
 export class PageAllocator {
   private next: number;
-  constructor(readonly mem: PhysMem, readonly base: number, readonly size: number) {
+  constructor(
+    readonly mem: PhysMem,
+    readonly base: number,
+    readonly size: number,
+  ) {
     this.next = base;
   }
 
@@ -52,8 +56,12 @@ export class PageTable {
   readonly rootEntries: number;
 
   constructor(
-    readonly mem: PhysMem, readonly alloc: PageAllocator,
-    readonly granule: 12 | 14 | 16, readonly ias: number, readonly stage: 1 | 2 = 1, startLevel?: number,
+    readonly mem: PhysMem,
+    readonly alloc: PageAllocator,
+    readonly granule: 12 | 14 | 16,
+    readonly ias: number,
+    readonly stage: 1 | 2 = 1,
+    startLevel?: number,
   ) {
     this.stride = granule - 3;
     this.startLevel = startLevel ?? 4 - Math.ceil((ias - granule) / this.stride);
@@ -74,7 +82,8 @@ export class PageTable {
 
   private mapOne(va: bigint, pa: bigint, leafShift: number, attrs: MapAttrs): void {
     const leafLevel = 3 - (leafShift - this.granule) / this.stride;
-    if (!Number.isInteger(leafLevel) || leafLevel < this.startLevel) throw new RangeError(`no level maps ${2 ** leafShift} bytes`);
+    if (!Number.isInteger(leafLevel) || leafLevel < this.startLevel)
+      throw new RangeError(`no level maps ${2 ** leafShift} bytes`);
     let table = this.root;
     for (let level = this.startLevel; level < leafLevel; level++) {
       const s = this.shiftAt(level);
@@ -88,7 +97,10 @@ export class PageTable {
       }
       const next = this.alloc.alloc(2 ** this.granule, 2 ** this.granule);
       const nb = BigInt(next);
-      this.mem.writeQwords(da, [encode(VMSA_TABLE, { Valid: 1, Table: 1, NextLevelTableAddr: nb & ((1n << 48n) - 1n) })[0]! | this.addrHi(nb)]);
+      this.mem.writeQwords(da, [
+        encode(VMSA_TABLE, { Valid: 1, Table: 1, NextLevelTableAddr: nb & ((1n << 48n) - 1n) })[0]! |
+          this.addrHi(nb),
+      ]);
       table = next;
     }
     const s = this.shiftAt(leafLevel);
@@ -100,11 +112,30 @@ export class PageTable {
   /** Encodes a leaf descriptor. */
   leaf(pa: bigint, page: boolean, a: MapAttrs): bigint {
     const oa = pa & ((1n << 48n) - 1n);
-    const common: Record<string, bigint | number> = { Valid: 1, Page: page ? 1 : 0, AF: a.af === false ? 0 : 1, OutputAddr: oa, DBM: a.dbm ? 1 : 0, SH: 3 };
+    const common: Record<string, bigint | number> = {
+      Valid: 1,
+      Page: page ? 1 : 0,
+      AF: a.af === false ? 0 : 1,
+      OutputAddr: oa,
+      DBM: a.dbm ? 1 : 0,
+      SH: 3,
+    };
     if (this.stage === 1) {
-      return encode(VMSA_S1_LEAF, { ...common, AP: a.ap ?? 1, PXN: a.pxn ? 1 : 0, UXN: a.uxn ? 1 : 0, nG: a.nG === false ? 0 : 1, AttrIndx: a.attrIndx ?? 0 })[0]! | this.addrHi(pa);
+      return (
+        encode(VMSA_S1_LEAF, {
+          ...common,
+          AP: a.ap ?? 1,
+          PXN: a.pxn ? 1 : 0,
+          UXN: a.uxn ? 1 : 0,
+          nG: a.nG === false ? 0 : 1,
+          AttrIndx: a.attrIndx ?? 0,
+        })[0]! | this.addrHi(pa)
+      );
     }
-    return encode(VMSA_S2_LEAF, { ...common, S2AP: a.s2ap ?? 3, XN: a.xn ?? 0, MemAttr: 0xf })[0]! | this.addrHi(pa);
+    return (
+      encode(VMSA_S2_LEAF, { ...common, S2AP: a.s2ap ?? 3, XN: a.xn ?? 0, MemAttr: 0xf })[0]! |
+      this.addrHi(pa)
+    );
   }
 
   /** 64 KiB granule (FEAT_LPA): address bits [51:48] go to descriptor bits [15:12]. */
@@ -165,7 +196,12 @@ export class Smmuv3Driver {
   readonly split: number;
   private readonly l2: Map<number, number> = new Map();
 
-  constructor(readonly mem: PhysMem, readonly smmu: SMMUv3, readonly alloc: PageAllocator, opts: DriverOptions = {}) {
+  constructor(
+    readonly mem: PhysMem,
+    readonly smmu: SMMUv3,
+    readonly alloc: PageAllocator,
+    opts: DriverOptions = {},
+  ) {
     this.cmdqLog2 = opts.cmdqLog2 ?? 8;
     this.evtqLog2 = opts.evtqLog2 ?? 7;
     this.priqLog2 = opts.priqLog2 ?? 6;
@@ -195,7 +231,10 @@ export class Smmuv3Driver {
     if (this.twoLevel) {
       const l1n = Math.max(1, 2 ** (this.sidBits - this.split));
       this.strtab = a.alloc(l1n * 8, Math.max(64, l1n * 8));
-      this.w32('STRTAB_BASE_CFG', regValue('STRTAB_BASE_CFG', { FMT: 1, SPLIT: this.split, LOG2SIZE: this.sidBits }));
+      this.w32(
+        'STRTAB_BASE_CFG',
+        regValue('STRTAB_BASE_CFG', { FMT: 1, SPLIT: this.split, LOG2SIZE: this.sidBits }),
+      );
     } else {
       this.strtab = a.alloc(64 * 2 ** this.sidBits, 64 * 2 ** this.sidBits);
       this.w32('STRTAB_BASE_CFG', regValue('STRTAB_BASE_CFG', { FMT: 0, LOG2SIZE: this.sidBits }));
@@ -321,7 +360,12 @@ export { wordsToQwords };
 
 /** A CD table (linear or 2-level) in memory. */
 export class CdTable {
-  constructor(readonly drv: Smmuv3Driver, readonly base: number, readonly cdmax: number, readonly fmt: 0 | 1 | 2) {}
+  constructor(
+    readonly drv: Smmuv3Driver,
+    readonly base: number,
+    readonly cdmax: number,
+    readonly fmt: 0 | 1 | 2,
+  ) {}
 
   /** Address of CD `ssid`, allocating its leaf table (2-level) on first use. */
   cdAddr(ssid: number): number {
@@ -357,9 +401,27 @@ export class CdTable {
 }
 
 /** CD fields for a typical Linux stage-1 CD (4K granule, 48-bit VA, IPS 48, R/A/AA64 set). */
-export function linuxCd(ttb0: number, asid: number, extra: FieldValues = {}): Record<string, bigint | number> {
+export function linuxCd(
+  ttb0: number,
+  asid: number,
+  extra: FieldValues = {},
+): Record<string, bigint | number> {
   return {
-    V: 1, T0SZ: 16, TG0: 0, IR0: 1, OR0: 1, SH0: 3, EPD1: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASET: 1,
-    ASID: asid, TTB0: BigInt(ttb0), MAIR0: 0x0004ff44, ...extra,
+    V: 1,
+    T0SZ: 16,
+    TG0: 0,
+    IR0: 1,
+    OR0: 1,
+    SH0: 3,
+    EPD1: 1,
+    IPS: 5,
+    AA64: 1,
+    R: 1,
+    A: 1,
+    ASET: 1,
+    ASID: asid,
+    TTB0: BigInt(ttb0),
+    MAIR0: 0x0004ff44,
+    ...extra,
   };
 }

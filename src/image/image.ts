@@ -27,12 +27,16 @@ export interface ImageJson {
 
 function hexField(v: unknown, what: string): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v !== 'string' || !/^(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(v)) throw new ImageError(`${what}: expected a hex string like "0x1000", got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !/^(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(v))
+    throw new ImageError(`${what}: expected a hex string like "0x1000", got ${JSON.stringify(v)}`);
   return BigInt(v);
 }
 
 /** Loads an SMMUv3 image directory into a fresh memory and model. */
-export function loadSmmuImage(dir: string, opts: ModelOptions = {}): { mem: PhysMem; smmu: SMMUv3; json: ImageJson } {
+export function loadSmmuImage(
+  dir: string,
+  opts: ModelOptions = {},
+): { mem: PhysMem; smmu: SMMUv3; json: ImageJson } {
   const path = join(dir, 'image.json');
   if (!existsSync(path)) throw new ImageError(`image ${dir}: no image.json`);
   let json: ImageJson;
@@ -41,9 +45,12 @@ export function loadSmmuImage(dir: string, opts: ModelOptions = {}): { mem: Phys
   } catch (e) {
     throw new ImageError(`image ${dir}: image.json is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null) throw new ImageError(`image ${dir}: image.json is not an object`);
-  if (json.iommu !== 'smmuv3') throw new ImageError(`image ${dir}: "iommu" is ${JSON.stringify(json.iommu)}, expected "smmuv3"`);
-  if (typeof json.registers !== 'object' || json.registers === null) throw new ImageError(`image ${dir}: "registers" missing`);
+  if (typeof json !== 'object' || json === null)
+    throw new ImageError(`image ${dir}: image.json is not an object`);
+  if (json.iommu !== 'smmuv3')
+    throw new ImageError(`image ${dir}: "iommu" is ${JSON.stringify(json.iommu)}, expected "smmuv3"`);
+  if (typeof json.registers !== 'object' || json.registers === null)
+    throw new ImageError(`image ${dir}: "registers" missing`);
   if (!Array.isArray(json.memory)) throw new ImageError(`image ${dir}: "memory" must be an array of chunks`);
 
   const regs = new Map<string, bigint>();
@@ -51,21 +58,25 @@ export function loadSmmuImage(dir: string, opts: ModelOptions = {}): { mem: Phys
     const d = REG_BY_NAME.get(name);
     if (!d) throw new ImageError(`image ${dir}: unknown register "${name}"`);
     const val = hexField(v, `register ${name}`);
-    if (val >= 1n << BigInt(d.size * 8)) throw new ImageError(`image ${dir}: register ${name} = ${v} is wider than ${d.size * 8} bits`);
+    if (val >= 1n << BigInt(d.size * 8))
+      throw new ImageError(`image ${dir}: register ${name} = ${v} is wider than ${d.size * 8} bits`);
     regs.set(d.name, val);
   }
   const idr = [0, 1, 2, 3, 4, 5].map((i) => Number(regs.get(`IDR${i}`) ?? 0n));
-  if (!regs.has('IDR0') || !regs.has('IDR1') || !regs.has('IDR5')) throw new ImageError(`image ${dir}: IDR0, IDR1 and IDR5 are required`);
+  if (!regs.has('IDR0') || !regs.has('IDR1') || !regs.has('IDR5'))
+    throw new ImageError(`image ${dir}: IDR0, IDR1 and IDR5 are required`);
 
   const mem = new PhysMem();
   const files = new Map<string, Uint8Array>();
   json.memory.forEach((c, i) => {
     const what = `image ${dir}: memory[${i}]`;
-    if (typeof c !== 'object' || c === null || typeof c.file !== 'string') throw new ImageError(`${what}: needs "pa", "size" and "file"`);
+    if (typeof c !== 'object' || c === null || typeof c.file !== 'string')
+      throw new ImageError(`${what}: needs "pa", "size" and "file"`);
     const pa = hexField(c.pa, `${what}.pa`);
     const size = hexField(c.size, `${what}.size`);
     const offset = c.offset === undefined ? 0n : hexField(c.offset, `${what}.offset`);
-    if (c.file.includes('..') || c.file.startsWith('/')) throw new ImageError(`${what}: file "${c.file}" must be inside the image directory`);
+    if (c.file.includes('..') || c.file.startsWith('/'))
+      throw new ImageError(`${what}: file "${c.file}" must be inside the image directory`);
     let data = files.get(c.file);
     if (!data) {
       const fp = join(dir, c.file);
@@ -78,9 +89,14 @@ export function loadSmmuImage(dir: string, opts: ModelOptions = {}): { mem: Phys
       }
       files.set(c.file, data);
     }
-    if (offset + size > BigInt(data.length)) throw new ImageError(`${what}: offset ${c.offset ?? 0}+size ${c.size} is beyond the end of ${c.file} (${data.length} bytes)`);
-    if (pa % 8n !== 0n || size % 8n !== 0n || size === 0n) throw new ImageError(`${what}: pa and size must be non-zero multiples of 8`);
-    if (pa + size > 1n << 52n) throw new ImageError(`${what}: ${c.pa}+${c.size} is beyond the 52-bit physical address space`);
+    if (offset + size > BigInt(data.length))
+      throw new ImageError(
+        `${what}: offset ${c.offset ?? 0}+size ${c.size} is beyond the end of ${c.file} (${data.length} bytes)`,
+      );
+    if (pa % 8n !== 0n || size % 8n !== 0n || size === 0n)
+      throw new ImageError(`${what}: pa and size must be non-zero multiples of 8`);
+    if (pa + size > 1n << 52n)
+      throw new ImageError(`${what}: ${c.pa}+${c.size} is beyond the 52-bit physical address space`);
     try {
       const u8 = mem.addRegion(Number(pa), Number(size), `chunk${i}`);
       u8.set(data.subarray(Number(offset), Number(offset + size)));
@@ -102,7 +118,12 @@ export function saveSmmuImage(dir: string, mem: PhysMem, smmu: SMMUv3): void {
   let off = 0;
   for (const r of mem.regions()) {
     const bytes = mem.readBytes(r.base, r.size);
-    chunks.push({ pa: `0x${r.base.toString(16)}`, size: `0x${r.size.toString(16)}`, file: 'memory.bin.gz', offset: `0x${off.toString(16)}` });
+    chunks.push({
+      pa: `0x${r.base.toString(16)}`,
+      size: `0x${r.size.toString(16)}`,
+      file: 'memory.bin.gz',
+      offset: `0x${off.toString(16)}`,
+    });
     parts.push(bytes);
     off += r.size;
   }

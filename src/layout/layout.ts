@@ -45,17 +45,38 @@ export interface FieldOpts {
 }
 
 /** Declares a field at qword `qw`, bits [hi:lo] (the spec's order: high bit first). */
-export function fld(name: string, qw: number, hi: number, lo: number, spec: string, opts: FieldOpts = {}): FieldDef {
-  if (!(qw >= 0 && lo >= 0 && hi >= lo && hi < 64)) throw new Error(`bad field ${name}: qword ${qw} [${hi}:${lo}]`);
+export function fld(
+  name: string,
+  qw: number,
+  hi: number,
+  lo: number,
+  spec: string,
+  opts: FieldOpts = {},
+): FieldDef {
+  if (!(qw >= 0 && lo >= 0 && hi >= lo && hi < 64))
+    throw new Error(`bad field ${name}: qword ${qw} [${hi}:${lo}]`);
   return { name, qw, hi, lo, kind: opts.kind ?? 'value', values: opts.values, note: opts.note, spec };
 }
 
 /** Same, for an address field (value = byte address with the low `lo` bits zero). */
-export function addr(name: string, qw: number, hi: number, lo: number, spec: string, opts: FieldOpts = {}): FieldDef {
+export function addr(
+  name: string,
+  qw: number,
+  hi: number,
+  lo: number,
+  spec: string,
+  opts: FieldOpts = {},
+): FieldDef {
   return fld(name, qw, hi, lo, spec, { ...opts, kind: 'addr' });
 }
 
-export function layout(name: string, title: string, bytes: number, spec: string, fields: readonly FieldDef[]): Layout {
+export function layout(
+  name: string,
+  title: string,
+  bytes: number,
+  spec: string,
+  fields: readonly FieldDef[],
+): Layout {
   const seen = new Set<string>();
   for (const f of fields) {
     if (seen.has(f.name)) throw new Error(`${name}: duplicate field ${f.name}`);
@@ -94,10 +115,12 @@ export function getField(q: readonly bigint[], f: FieldDef): bigint {
 export function setField(q: bigint[], f: FieldDef, v: bigint): void {
   let raw = v;
   if (f.kind === 'addr') {
-    if (v & ((1n << BigInt(f.lo)) - 1n)) throw new Error(`${f.name}: address 0x${v.toString(16)} not aligned to ${1n << BigInt(f.lo)}`);
+    if (v & ((1n << BigInt(f.lo)) - 1n))
+      throw new Error(`${f.name}: address 0x${v.toString(16)} not aligned to ${1n << BigInt(f.lo)}`);
     raw = v >> BigInt(f.lo);
   }
-  if (raw < 0n || raw > maskOf(f)) throw new Error(`${f.name}: value 0x${v.toString(16)} does not fit [${f.hi}:${f.lo}]`);
+  if (raw < 0n || raw > maskOf(f))
+    throw new Error(`${f.name}: value 0x${v.toString(16)} does not fit [${f.hi}:${f.lo}]`);
   while (q.length <= f.qw) q.push(0n);
   const m = maskOf(f) << BigInt(f.lo);
   q[f.qw] = ((q[f.qw] ?? 0n) & ~m & 0xffff_ffff_ffff_ffffn) | (raw << BigInt(f.lo));
@@ -154,7 +177,8 @@ export function wordField(l: Layout, name: string): WordField {
   const w = f.qw * 2 + (f.lo >= 32 ? 1 : 0);
   const shift = f.lo % 32;
   const width = fieldWidth(f);
-  if (shift + width > 32) throw new Error(`${l.name}.${name} straddles a 32-bit word; split it for the hot path`);
+  if (shift + width > 32)
+    throw new Error(`${l.name}.${name} straddles a 32-bit word; split it for the hot path`);
   return { w, shift, mask: width === 32 ? 0xffff_ffff : (1 << width) - 1 };
 }
 
@@ -177,6 +201,11 @@ export interface AddrField {
 
 export function addrField(l: Layout, name: string): AddrField {
   const f = fieldOf(l, name);
-  if (f.kind !== 'addr' || f.lo >= 32 || f.hi < 32) throw new Error(`${l.name}.${name} is not a straddling address field`);
-  return { w: f.qw * 2, loMask: (~((1 << f.lo) - 1)) >>> 0, hiMask: f.hi === 63 ? 0xffff_ffff : (2 ** (f.hi - 31) - 1) };
+  if (f.kind !== 'addr' || f.lo >= 32 || f.hi < 32)
+    throw new Error(`${l.name}.${name} is not a straddling address field`);
+  return {
+    w: f.qw * 2,
+    loMask: ~((1 << f.lo) - 1) >>> 0,
+    hiMask: f.hi === 63 ? 0xffff_ffff : 2 ** (f.hi - 31) - 1,
+  };
 }

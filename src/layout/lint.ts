@@ -28,7 +28,11 @@ export function lintStructure(l: Layout, qwords: readonly bigint[]): string[] {
   reservedMasks(l).forEach((mask, i) => {
     const bad = (qwords[i] ?? 0n) & mask;
     if (bad !== 0n) {
-      out.push(`${l.name}: reserved bits set in q${i}: ${bitRuns(bad).map((r) => `q${i}${r}`).join(', ')} (0x${bad.toString(16).padStart(16, '0')}; RES0)`);
+      out.push(
+        `${l.name}: reserved bits set in q${i}: ${bitRuns(bad)
+          .map((r) => `q${i}${r}`)
+          .join(', ')} (0x${bad.toString(16).padStart(16, '0')}; RES0)`,
+      );
     }
   });
   return out;

@@ -45,16 +45,25 @@ export class PhysMem {
    * overlap another. `backing` may be given (e.g. a SharedArrayBuffer shared with a worker).
    */
   addRegion(base: number, size: number, name = 'ram', backing?: ArrayBufferLike): Uint8Array {
-    if (!Number.isInteger(base) || base < 0 || base % 8 !== 0) throw new RangeError(`region ${name}: base ${hexN(base)} is not 8-byte aligned`);
-    if (!Number.isInteger(size) || size <= 0 || size % 8 !== 0) throw new RangeError(`region ${name}: size ${hexN(size)} is not a positive multiple of 8`);
-    if (size > 0x4000_0000) throw new RangeError(`region ${name}: size ${hexN(size)} is above 1 GiB (add several regions)`);
-    if (base + size > MAX_PA) throw new RangeError(`region ${name}: ${hexN(base)}+${hexN(size)} is beyond the 52-bit physical address space`);
+    if (!Number.isInteger(base) || base < 0 || base % 8 !== 0)
+      throw new RangeError(`region ${name}: base ${hexN(base)} is not 8-byte aligned`);
+    if (!Number.isInteger(size) || size <= 0 || size % 8 !== 0)
+      throw new RangeError(`region ${name}: size ${hexN(size)} is not a positive multiple of 8`);
+    if (size > 0x4000_0000)
+      throw new RangeError(`region ${name}: size ${hexN(size)} is above 1 GiB (add several regions)`);
+    if (base + size > MAX_PA)
+      throw new RangeError(
+        `region ${name}: ${hexN(base)}+${hexN(size)} is beyond the 52-bit physical address space`,
+      );
     for (let i = 0; i < this.bases.length; i++) {
       if (base < this.ends[i]! && this.bases[i]! < base + size)
-        throw new RangeError(`region ${name} [${hexN(base)}, ${hexN(base + size)}) overlaps region ${this.names[i]}`);
+        throw new RangeError(
+          `region ${name} [${hexN(base)}, ${hexN(base + size)}) overlaps region ${this.names[i]}`,
+        );
     }
     const buf = backing ?? (this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
-    if (buf.byteLength < size) throw new RangeError(`region ${name}: backing buffer is smaller than ${hexN(size)}`);
+    if (buf.byteLength < size)
+      throw new RangeError(`region ${name}: backing buffer is smaller than ${hexN(size)}`);
     let at = 0;
     while (at < this.bases.length && this.bases[at]! < base) at++;
     const u8 = new Uint8Array(buf, 0, size);
@@ -246,7 +255,8 @@ export class PhysMem {
   /** Writes `qwords` at `pa` (8-byte aligned). Throws if not backed: for test and driver set-up code. */
   writeQwords(pa: number, qwords: readonly bigint[]): void {
     for (let i = 0; i < qwords.length; i++) {
-      if (!this.write64n(pa + 8 * i, qwords[i]!)) throw new RangeError(`write at ${hexN(pa + 8 * i)}: not backed`);
+      if (!this.write64n(pa + 8 * i, qwords[i]!))
+        throw new RangeError(`write at ${hexN(pa + 8 * i)}: not backed`);
     }
   }
 
@@ -287,4 +297,5 @@ export function hexN(v: number): string {
 }
 
 // The model reads descriptors as little-endian words through Uint32Array: insist on a LE host.
-if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error('iommu-emu needs a little-endian host');
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1)
+  throw new Error('iommu-emu needs a little-endian host');

@@ -29,7 +29,12 @@ export const REF_X = 2;
 export const REF_U = 4;
 
 /** Permission mask bits (the model's TxResult.perm encoding). */
-export const PR = 1, PW = 2, PX = 4, UR = 8, UW = 16, UX = 32;
+export const PR = 1,
+  PW = 2,
+  PX = 4,
+  UR = 8,
+  UW = 16,
+  UX = 32;
 export const ALL_PERMS = 0x3f;
 
 /** Event CLASS (IHI0070 §7.3): what the failing access was doing. */
@@ -91,7 +96,13 @@ export interface RefDevice {
  * Translates one transaction: StreamID `sid`, SubstreamID `ssid` (-1: none), 64-bit input address
  * `iova`, attributes `acc` (REF_W | REF_X | REF_U; 0 = privileged data read).
  */
-export function refTranslate(dev: RefDevice, sid: number, ssid: number, iova: bigint, acc: number): RefResult {
+export function refTranslate(
+  dev: RefDevice,
+  sid: number,
+  ssid: number,
+  iova: bigint,
+  acc: number,
+): RefResult {
   return new Translation(dev, sid >>> 0, ssid, BigInt.asUintN(64, iova), acc & 7).run();
 }
 
@@ -478,7 +489,8 @@ class Translation {
       const l1 = this.cfgRead(ctxPtr + (index >> BigInt(split)) * 8n);
       if (this.field(L1CD, [l1], 'V') === 0n) throw new Fault(EVT.C_BAD_SUBSTREAMID);
       // An L2Ptr beyond the OAS (IAS when nested) is C_BAD_SUBSTREAMID too (§7.3.9).
-      if (this.field(L1CD, [l1], 'L2Ptr') >= pow2(this.nested ? this.smmuIas() : this.feat.oasBits)) throw new Fault(EVT.C_BAD_SUBSTREAMID);
+      if (this.field(L1CD, [l1], 'L2Ptr') >= pow2(this.nested ? this.smmuIas() : this.feat.oasBits))
+        throw new Fault(EVT.C_BAD_SUBSTREAMID);
       cdAddr = this.field(L1CD, [l1], 'L2Ptr') + (index & mask(split)) * 64n;
     }
     const cd: bigint[] = [];
@@ -504,7 +516,13 @@ class Translation {
     // Hardware updates the SMMU does not implement (IDR0.HTTU) are ILLEGAL (§5.4 HA, HD).
     if ((cd('HA') === 1 && feat.httu === 0) || (cd('HD') === 1 && feat.httu < 2)) bad();
     const ipsAll = this.paBits(cd('IPS'));
-    const range = (epd: number, tgBits: number | undefined, tsz: number, ttbName: string, had: number): S1Range | null => {
+    const range = (
+      epd: number,
+      tgBits: number | undefined,
+      tsz: number,
+      ttbName: string,
+      had: number,
+    ): S1Range | null => {
       if (epd === 1) return null;
       if (tgBits === undefined || !feat.hasGranule(tgBits)) bad();
       const g = tgBits!;
@@ -532,7 +550,10 @@ class Translation {
     let ips = ipsAll;
     if (ips > 48 && r0?.granule !== 16 && r1?.granule !== 16) ips = 48;
     // A TTBx outside the effective output size (at most 48 bits with 4K/16K) is ILLEGAL (§5.4 TTB0/TTB1).
-    for (const [r, name] of [[r0, 'TTB0'], [r1, 'TTB1']] as const) {
+    for (const [r, name] of [
+      [r0, 'TTB0'],
+      [r1, 'TTB1'],
+    ] as const) {
       if (r && this.field(CD, q, name) >= pow2(r.granule === 16 ? ips : Math.min(ips, 48))) bad();
     }
     const fix = (r: S1Range | null): S1Range | null => (r ? { ...r, ips } : null);
@@ -717,7 +738,16 @@ class Translation {
       const ap2 = bit(desc, 7);
       const ap1 = bit(desc, 6);
       const wantWrite = (acc & REF_W) !== 0;
-      const perm = this.s1Perms(c, ap1, ap2 && !dbm, bit(desc, 53), bit(desc, 54), apTable, pxnTable, uxnTable);
+      const perm = this.s1Perms(
+        c,
+        ap1,
+        ap2 && !dbm,
+        bit(desc, 53),
+        bit(desc, 54),
+        apTable,
+        pxnTable,
+        uxnTable,
+      );
       if (!permits(perm, acc)) fault(EVT.F_PERMISSION);
       // Dirty state: a permitted write to a writable-clean page clears AP[2].
       let granted = perm;
@@ -744,7 +774,16 @@ class Translation {
    * Stage-1 permission mask (Arm ARM AArch64.S1DirectBasePermissions). `ap2` is the effective
    * AP[2] (cleared for writable-clean pages). EL1&0 regime: two privilege levels; EL2: one.
    */
-  private s1Perms(c: S1Config, ap1: boolean, ap2: boolean, pxnBit: boolean, uxnBit: boolean, apTable: number, pxnTable: boolean, uxnTable: boolean): number {
+  private s1Perms(
+    c: S1Config,
+    ap1: boolean,
+    ap2: boolean,
+    pxnBit: boolean,
+    uxnBit: boolean,
+    apTable: number,
+    pxnTable: boolean,
+    uxnTable: boolean,
+  ): number {
     if (c.el2) {
       // One privilege level: AP[1] and APTable[0] ignored, XN = bit 54 (+ XNTable), PXN unused.
       // Model choice: unprivileged transactions get the same permissions as privileged ones.
@@ -772,7 +811,9 @@ class Translation {
     let pRead = pr;
     let pWrite = pw;
     if (c.pan && (ur || uw)) pRead = pWrite = false;
-    return (pRead ? PR : 0) | (pWrite ? PW : 0) | (px ? PX : 0) | (ur ? UR : 0) | (uw ? UW : 0) | (ux ? UX : 0);
+    return (
+      (pRead ? PR : 0) | (pWrite ? PW : 0) | (px ? PX : 0) | (ur ? UR : 0) | (uw ? UW : 0) | (ux ? UX : 0)
+    );
   }
 
   // ---- what happens to a faulting transaction (IHI0070 §3.12)

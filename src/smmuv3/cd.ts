@@ -5,7 +5,28 @@ const { addrField, wordField } = Mlayout;
 import * as Mlayouts from './layouts.ts';
 const { CD, L1CD } = Mlayouts;
 import * as Mconfig_cache from './config-cache.ts';
-const { K, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_AFFD, S1F_E2H, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S1F_WXN } = Mconfig_cache;
+const {
+  K,
+  KIND_BYPASS,
+  KIND_NESTED,
+  KIND_S1,
+  KIND_S2,
+  KIND_TERMINATE,
+  S1F_A,
+  S1F_AFFD,
+  S1F_E2H,
+  S1F_EL2,
+  S1F_HA,
+  S1F_HAD0,
+  S1F_HAD1,
+  S1F_HD,
+  S1F_PAN,
+  S1F_R,
+  S1F_S,
+  S1F_TBI0,
+  S1F_TBI1,
+  S1F_WXN,
+} = Mconfig_cache;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mste from './ste.ts';
@@ -15,17 +36,58 @@ const { CLASS_CD, s1StartLevel, walkS2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { CTXHI: K_CTXHI, CTXLO: K_CTXLO, TTB0HI: K_TTB0HI, TTB0LO: K_TTB0LO, TTB1HI: K_TTB1HI, TTB1LO: K_TTB1LO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, G0: K_G0, G1: K_G1, IPS: K_IPS, KIND: K_KIND, S1F: K_S1F, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
+const {
+  CTXHI: K_CTXHI,
+  CTXLO: K_CTXLO,
+  TTB0HI: K_TTB0HI,
+  TTB0LO: K_TTB0LO,
+  TTB1HI: K_TTB1HI,
+  TTB1LO: K_TTB1LO,
+  ASID: K_ASID,
+  CDMAX: K_CDMAX,
+  S1FMT: K_S1FMT,
+  S1DSS: K_S1DSS,
+  STALLD: K_STALLD,
+  STRW: K_STRW,
+  G0: K_G0,
+  G1: K_G1,
+  IPS: K_IPS,
+  KIND: K_KIND,
+  S1F: K_S1F,
+  SL0: K_SL0,
+  SL1: K_SL1,
+  STRIDE: K_STRIDE,
+  TSZ0: K_TSZ0,
+  TSZ1: K_TSZ1,
+} = K;
 
 const C_BAD_SUBSTREAMID = EVT.C_BAD_SUBSTREAMID;
 const C_BAD_CD = EVT.C_BAD_CD;
 const F_CD_FETCH = EVT.F_CD_FETCH;
 
 const wf = (n: string) => wordField(CD, n);
-const T0SZ = wf('T0SZ'), TG0 = wf('TG0'), EPD0 = wf('EPD0'), ENDI = wf('ENDI'), T1SZ = wf('T1SZ'), TG1 = wf('TG1');
-const EPD1 = wf('EPD1'), V = wf('V'), IPS = wf('IPS'), AFFD = wf('AFFD'), WXN = wf('WXN'), TBI = wf('TBI');
-const PAN = wf('PAN'), AA64 = wf('AA64'), HD = wf('HD'), HA = wf('HA'), S = wf('S'), R = wf('R'), A = wf('A');
-const ASID = wf('ASID'), HAD0 = wf('HAD0'), HAD1 = wf('HAD1');
+const T0SZ = wf('T0SZ'),
+  TG0 = wf('TG0'),
+  EPD0 = wf('EPD0'),
+  ENDI = wf('ENDI'),
+  T1SZ = wf('T1SZ'),
+  TG1 = wf('TG1');
+const EPD1 = wf('EPD1'),
+  V = wf('V'),
+  IPS = wf('IPS'),
+  AFFD = wf('AFFD'),
+  WXN = wf('WXN'),
+  TBI = wf('TBI');
+const PAN = wf('PAN'),
+  AA64 = wf('AA64'),
+  HD = wf('HD'),
+  HA = wf('HA'),
+  S = wf('S'),
+  R = wf('R'),
+  A = wf('A');
+const ASID = wf('ASID'),
+  HAD0 = wf('HAD0'),
+  HAD1 = wf('HAD1');
 const TTB0 = addrField(CD, 'TTB0');
 const TTB1 = addrField(CD, 'TTB1');
 const L1_V = wordField(L1CD, 'V');
@@ -33,7 +95,8 @@ const L1_L2PTR = addrField(L1CD, 'L2Ptr');
 // Both in the low word of the qword (checked here), as plain constants for the hot path.
 if (L1_V.w !== 0 || L1_L2PTR.w !== 0) throw new Error('L1CD layout: V / L2Ptr moved');
 const L1_V_MASK = L1_V.mask << L1_V.shift;
-const L1_L2PTR_LO = L1_L2PTR.loMask, L1_L2PTR_HI = L1_L2PTR.hiMask;
+const L1_L2PTR_LO = L1_L2PTR.loMask,
+  L1_L2PTR_HI = L1_L2PTR.hiMask;
 
 const get = (w: Int32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
 const TWO32 = 4294967296;
@@ -70,7 +133,8 @@ function readCfg64(m: SMMUv3, slot: number, addr: number, nested: boolean): numb
  * and returns true for terminate / bypass; false for substream 0 (use CD 0).
  */
 function s1dssOverride(m: SMMUv3, dss: number, nested: boolean): boolean {
-  if (dss === 0 || dss === 3) { // 0b11: reserved, behaves as 0b00 (§5.2 S1DSS)
+  if (dss === 0 || dss === 3) {
+    // 0b11: reserved, behaves as 0b00 (§5.2 S1DSS)
     m.kindOverride = KIND_TERMINATE;
     return true;
   }
@@ -109,7 +173,8 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
   const ctxLo = ci[o + K_CTXLO]! >>> 0;
   let cdHi: number;
   let cdLo: number;
-  if (cdmax === 0 || fmt === 0 || fmt === 3) { // 0b11: reserved, behaves as linear
+  if (cdmax === 0 || fmt === 0 || fmt === 3) {
+    // 0b11: reserved, behaves as linear
     cdHi = ctxHi;
     cdLo = ctxLo + idx * 64;
   } else {
@@ -182,7 +247,10 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   let ips = m.paBits(get(w, IPS));
   // Per-range parameters. A range whose EPD is 0 must have a supported granule and a T0SZ in
   // range (16..39; 12 with IDR5.VAX and the 64 KiB granule).
-  let g0 = 0, g1 = 0, tsz0 = 0, tsz1 = 0;
+  let g0 = 0,
+    g1 = 0,
+    tsz0 = 0,
+    tsz1 = 0;
   if (get(w, EPD0) === 0) {
     g0 = tg0Shift(get(w, TG0));
     tsz0 = get(w, T0SZ);
@@ -196,8 +264,10 @@ export function decodeCd(m: SMMUv3, slot: number): number {
   // 52-bit output needs the 64 KiB granule (FEAT_LPA2 not implemented): cap at 48.
   if (ips > 48 && g0 !== 16 && g1 !== 16) ips = 48;
   // A TTBx outside the effective IPS, or above 48 bits with a 4K/16K granule, is ILLEGAL (§5.4 TTB0/TTB1).
-  if (g0 !== 0 && (w[TTB0.w + 1]! & TTB0.hiMask) >>> ((g0 === 16 || ips <= 48 ? ips : 48) - 32) !== 0) return C_BAD_CD;
-  if (g1 !== 0 && (w[TTB1.w + 1]! & TTB1.hiMask) >>> ((g1 === 16 || ips <= 48 ? ips : 48) - 32) !== 0) return C_BAD_CD;
+  if (g0 !== 0 && (w[TTB0.w + 1]! & TTB0.hiMask) >>> ((g0 === 16 || ips <= 48 ? ips : 48) - 32) !== 0)
+    return C_BAD_CD;
+  if (g1 !== 0 && (w[TTB1.w + 1]! & TTB1.hiMask) >>> ((g1 === 16 || ips <= 48 ? ips : 48) - 32) !== 0)
+    return C_BAD_CD;
   ci[o + K_ASID] = asid;
   ci[o + K_G0] = g0;
   ci[o + K_TSZ0] = tsz0;

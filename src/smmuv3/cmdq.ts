@@ -14,7 +14,9 @@ import { TLB_EL2, TLB_S1, TLB_S2 } from './tlb.ts';
 import type { SMMUv3 } from './smmuv3.ts';
 
 /** RES0 bits of each command, from its layout table. */
-const RESERVED: readonly (readonly bigint[] | undefined)[] = CMD_BY_OP.map((d) => (d ? reservedMasks(d.layout) : undefined));
+const RESERVED: readonly (readonly bigint[] | undefined)[] = CMD_BY_OP.map((d) =>
+  d ? reservedMasks(d.layout) : undefined,
+);
 
 export const CERROR_NONE = 0;
 export const CERROR_ILL = 1;
@@ -142,7 +144,14 @@ function execute(m: SMMUv3, w: Uint32Array): number {
       if (!feat.s1) return CERROR_ILL;
       const rg = tlbiRange(m, f);
       if (typeof rg === 'number') return rg;
-      tlb.invalidate(TLB_S1, feat.s2 ? num('VMID') : -1, op === OP.TLBI_NH_VA ? num('ASID') : -1, rg.first, rg.pages, false);
+      tlb.invalidate(
+        TLB_S1,
+        feat.s2 ? num('VMID') : -1,
+        op === OP.TLBI_NH_VA ? num('ASID') : -1,
+        rg.first,
+        rg.pages,
+        false,
+      );
       return 0;
     }
     case OP.TLBI_EL3_ALL:
@@ -160,7 +169,14 @@ function execute(m: SMMUv3, w: Uint32Array): number {
         if (typeof rg === 'number') return rg;
         // With SMMU_CR2.E2H = 0 the ASID parameter of TLBI_EL2_VA is ignored (NS-EL2 entries carry no ASID, §4.4.2.8).
         const e2h = (m.r[0x2c >> 2]! & 1) !== 0;
-        tlb.invalidate(TLB_EL2, -1, op === OP.TLBI_EL2_VA && e2h ? num('ASID') : -1, rg.first, rg.pages, false);
+        tlb.invalidate(
+          TLB_EL2,
+          -1,
+          op === OP.TLBI_EL2_VA && e2h ? num('ASID') : -1,
+          rg.first,
+          rg.pages,
+          false,
+        );
       }
       return 0;
     }
@@ -192,7 +208,12 @@ function execute(m: SMMUv3, w: Uint32Array): number {
     case OP.PRI_RESP: {
       if (!feat.pri) return CERROR_ILL;
       if (num('Resp') === 3) return CERROR_ILL;
-      m.priResponses.push({ sid: num('StreamID'), ssid: f.SSV ? num('SubstreamID') : -1, prgIndex: num('PRGIndex'), resp: num('Resp') });
+      m.priResponses.push({
+        sid: num('StreamID'),
+        ssid: f.SSV ? num('SubstreamID') : -1,
+        prgIndex: num('PRGIndex'),
+        resp: num('Resp'),
+      });
       return 0;
     }
     case OP.RESUME: {

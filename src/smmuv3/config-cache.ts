@@ -122,7 +122,8 @@ export class ConfigCache {
   constructor(entries = 1024, ways = 4) {
     this.ways = ways;
     this.sets = Math.max(1, entries / ways) | 0;
-    if ((this.sets & (this.sets - 1)) !== 0) throw new RangeError('config cache: sets must be a power of two');
+    if ((this.sets & (this.sets - 1)) !== 0)
+      throw new RangeError('config cache: sets must be a power of two');
     this.steMemoBase = 1 + this.sets * ways;
     this.cdMemoBase = this.steMemoBase + this.steMemoSize;
     const slots = this.cdMemoBase + this.cdMemoSize;

@@ -42,7 +42,8 @@ const S_EVT = 'IHI0070 §7.3';
 
 // ---- field builders ----------------------------------------------------------------------------
 
-const eventId = (id: number): FieldDef => fld('EventID', 0, 7, 0, S_EVT, { note: `0x${id.toString(16).padStart(2, '0')}` });
+const eventId = (id: number): FieldDef =>
+  fld('EventID', 0, 7, 0, S_EVT, { note: `0x${id.toString(16).padStart(2, '0')}` });
 const ssv = (): FieldDef => fld('SSV', 0, 11, 11, S_EVT, { note: 'SubstreamID valid' });
 const substreamId = (): FieldDef => fld('SubstreamID', 0, 31, 12, S_EVT, { note: 'UNKNOWN when SSV == 0' });
 const streamId = (): FieldDef => fld('StreamID', 0, 63, 32, S_EVT);
@@ -52,15 +53,23 @@ const header = (id: number): FieldDef[] => [eventId(id), ssv(), substreamId(), s
 const pnu = (): FieldDef => fld('PnU', 1, 33, 33, S_EVT, { values: { UNPRIV: 0, PRIV: 1 } });
 const ind = (): FieldDef => fld('InD', 1, 34, 34, S_EVT, { values: { DATA: 0, INSTR: 1 } });
 const rnw = (): FieldDef => fld('RnW', 1, 35, 35, S_EVT, { values: { WRITE: 0, READ: 1 } });
-const nsipa = (): FieldDef => fld('NSIPA', 1, 38, 38, S_EVT, { note: 'Secure Event queue, S2 == 1 only; else 0' });
-const s2 = (): FieldDef => fld('S2', 1, 39, 39, S_EVT, { values: { S1: 0, S2: 1 }, note: 'stage of the fault' });
+const nsipa = (): FieldDef =>
+  fld('NSIPA', 1, 38, 38, S_EVT, { note: 'Secure Event queue, S2 == 1 only; else 0' });
+const s2 = (): FieldDef =>
+  fld('S2', 1, 39, 39, S_EVT, { values: { S1: 0, S2: 1 }, note: 'stage of the fault' });
 const cls = (): FieldDef => fld('CLASS', 1, 41, 40, S_EVT, { values: EVT_CLASS, note: '0b11 Reserved' });
 const ttrnw = (spec: string): FieldDef =>
-  fld('TTRnW', 1, 44, 44, spec, { values: { WRITE: 0, READ: 1 }, note: 'read/write nature of the translation table access; valid when CLASS == TT' });
-const inputAddr = (): FieldDef => fld('InputAddr', 2, 63, 0, S_EVT, { note: 'the 64-bit input address, untouched by TBI' });
+  fld('TTRnW', 1, 44, 44, spec, {
+    values: { WRITE: 0, READ: 1 },
+    note: 'read/write nature of the translation table access; valid when CLASS == TT',
+  });
+const inputAddr = (): FieldDef =>
+  fld('InputAddr', 2, 63, 0, S_EVT, { note: 'the 64-bit input address, untouched by TBI' });
 const ipa = (spec: string): FieldDef => addr('IPA', 3, 51, 12, spec, { note: 'valid when S2 == 1' });
-const fetchAddr = (spec: string): FieldDef => addr('FetchAddr', 3, 51, 3, spec, { note: 'PA of the aborted structure or descriptor fetch' });
-const reason16 = (spec: string, note = 'IMPLEMENTATION DEFINED cause'): FieldDef => fld('Reason', 1, 15, 0, spec, { note });
+const fetchAddr = (spec: string): FieldDef =>
+  addr('FetchAddr', 3, 51, 3, spec, { note: 'PA of the aborted structure or descriptor fetch' });
+const reason16 = (spec: string, note = 'IMPLEMENTATION DEFINED cause'): FieldDef =>
+  fld('Reason', 1, 15, 0, spec, { note });
 const gpcf = (spec: string, note = 'abort arose from a Granule Protection Check fault (RME)'): FieldDef =>
   fld('GPCF', 1, 16, 16, spec, { note });
 
@@ -107,13 +116,24 @@ const S_VMS_FETCH = 'IHI0070 §7.3.20';
 export const EVT_F_UUT = evt(EVT.F_UUT, 'F_UUT', S_UUT, [
   ...header(EVT.F_UUT),
   reason16(S_UUT),
-  fld('PnU', 1, 33, 33, S_UUT, { values: { UNPRIV: 0, PRIV: 1 }, note: 'incoming attribute (before STE overrides)' }),
-  fld('InD', 1, 34, 34, S_UUT, { values: { DATA: 0, INSTR: 1 }, note: 'incoming attribute (before STE overrides)' }),
+  fld('PnU', 1, 33, 33, S_UUT, {
+    values: { UNPRIV: 0, PRIV: 1 },
+    note: 'incoming attribute (before STE overrides)',
+  }),
+  fld('InD', 1, 34, 34, S_UUT, {
+    values: { DATA: 0, INSTR: 1 },
+    note: 'incoming attribute (before STE overrides)',
+  }),
   rnw(),
   inputAddr(),
 ]);
 
-export const EVT_C_BAD_STREAMID = evt(EVT.C_BAD_STREAMID, 'C_BAD_STREAMID', S_BAD_SID, header(EVT.C_BAD_STREAMID));
+export const EVT_C_BAD_STREAMID = evt(
+  EVT.C_BAD_STREAMID,
+  'C_BAD_STREAMID',
+  S_BAD_SID,
+  header(EVT.C_BAD_STREAMID),
+);
 
 export const EVT_F_STE_FETCH = evt(EVT.F_STE_FETCH, 'F_STE_FETCH', S_STE_FETCH, [
   ...header(EVT.F_STE_FETCH),
@@ -127,7 +147,9 @@ export const EVT_C_BAD_STE = evt(EVT.C_BAD_STE, 'C_BAD_STE', S_BAD_STE, header(E
 export const EVT_F_BAD_ATS_TREQ = evt(EVT.F_BAD_ATS_TREQ, 'F_BAD_ATS_TREQ', S_BAD_ATS, [
   ...header(EVT.F_BAD_ATS_TREQ),
   fld('Span', 1, 3, 0, S_BAD_ATS, { note: 'number of STUs requested' }),
-  fld('PRIV', 1, 28, 28, S_BAD_ATS, { note: 'requested permissions, before STE.PRIVCFG/INSTCFG overrides (diagram label "P")' }),
+  fld('PRIV', 1, 28, 28, S_BAD_ATS, {
+    note: 'requested permissions, before STE.PRIVCFG/INSTCFG overrides (diagram label "P")',
+  }),
   fld('X', 1, 29, 29, S_BAD_ATS),
   fld('W', 1, 30, 30, S_BAD_ATS, { note: '!NW of the ATS Translation Request' }),
   fld('R', 1, 31, 31, S_BAD_ATS, { note: 'always 1 for PCIe ATS' }),
@@ -164,7 +186,10 @@ export const EVT_C_BAD_CD = evt(EVT.C_BAD_CD, 'C_BAD_CD', S_BAD_CD, header(EVT.C
 export const EVT_F_WALK_EABT = evt(EVT.F_WALK_EABT, 'F_WALK_EABT', S_WALK, [
   ...header(EVT.F_WALK_EABT),
   reason16(S_WALK, 'IMPLEMENTATION DEFINED cause (position as in the other fetch-abort records)'),
-  gpcf(S_WALK, 'abort arose from a Granule Protection Check fault (RME; position as in the other fetch-abort records)'),
+  gpcf(
+    S_WALK,
+    'abort arose from a Granule Protection Check fault (RME; position as in the other fetch-abort records)',
+  ),
   pnu(),
   ind(),
   rnw(),
@@ -185,7 +210,10 @@ export const EVT_F_ADDR_SIZE = evt(EVT.F_ADDR_SIZE, 'F_ADDR_SIZE', S_ADDR_SIZE, 
   ...translationFault(S_ADDR_SIZE),
 ]);
 
-export const EVT_F_ACCESS = evt(EVT.F_ACCESS, 'F_ACCESS', S_ACCESS, [...header(EVT.F_ACCESS), ...translationFault(S_ACCESS)]);
+export const EVT_F_ACCESS = evt(EVT.F_ACCESS, 'F_ACCESS', S_ACCESS, [
+  ...header(EVT.F_ACCESS),
+  ...translationFault(S_ACCESS),
+]);
 
 export const EVT_F_PERMISSION = evt(EVT.F_PERMISSION, 'F_PERMISSION', S_PERMISSION, [
   ...header(EVT.F_PERMISSION),
@@ -195,7 +223,9 @@ export const EVT_F_PERMISSION = evt(EVT.F_PERMISSION, 'F_PERMISSION', S_PERMISSI
 
 export const EVT_F_TLB_CONFLICT = evt(EVT.F_TLB_CONFLICT, 'F_TLB_CONFLICT', S_TLB_CONFLICT, [
   ...header(EVT.F_TLB_CONFLICT),
-  fld('Reason', 1, 31, 0, S_TLB_CONFLICT, { note: 'IMPLEMENTATION DEFINED conflict reason (position as in F_CFG_CONFLICT)' }),
+  fld('Reason', 1, 31, 0, S_TLB_CONFLICT, {
+    note: 'IMPLEMENTATION DEFINED conflict reason (position as in F_CFG_CONFLICT)',
+  }),
   pnu(),
   ind(),
   rnw(),
@@ -280,7 +310,9 @@ export const PRIQ_ENTRY: Layout = layout('smmuv3-priq', 'PRI queue entry (Page R
   fld('X', 0, 59, 59, S_PRIQ, { note: 'execute requested; 0 when SSV == 0' }),
   fld('R', 0, 60, 60, S_PRIQ, { note: 'read requested' }),
   fld('W', 0, 61, 61, S_PRIQ, { note: 'write requested' }),
-  fld('Last', 0, 62, 62, S_PRIQ, { note: 'last request of the Page Request Group; L,W,R == 1,0,0 with SSV == 1 is a Stop Marker' }),
+  fld('Last', 0, 62, 62, S_PRIQ, {
+    note: 'last request of the Page Request Group; L,W,R == 1,0,0 with SSV == 1 is a Stop Marker',
+  }),
   fld('SSV', 0, 63, 63, S_PRIQ, { note: 'request carried a PASID TLP prefix' }),
   fld('PRGIndex', 1, 8, 0, S_PRIQ, { note: 'Page Request Group Index, echoed by CMD_PRI_RESP' }),
   addr('PageAddress', 1, 63, 12, S_PRIQ, { note: '"Page address[63:12]"' }),

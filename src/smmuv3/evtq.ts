@@ -12,7 +12,15 @@ import type { SMMUv3 } from './smmuv3.ts';
 
 /** Builds the record for event `id` into m.evt, from the transaction and m.flt* details. */
 export function writeEvent(
-  m: SMMUv3, id: number, sid: number, ssid: number, hi: number, lo: number, acc: number, stall: boolean, stag: number,
+  m: SMMUv3,
+  id: number,
+  sid: number,
+  ssid: number,
+  hi: number,
+  lo: number,
+  acc: number,
+  stall: boolean,
+  stag: number,
 ): void {
   const def = EVT_BY_ID[id];
   if (!def) throw new Error(`model bug: no layout for event 0x${id.toString(16)}`);
@@ -65,12 +73,26 @@ interface QueueRegs {
 }
 
 const EVTQ: QueueRegs = {
-  base: 0xa0, prod: 0x100a8, cons: 0x100ac, en: 1 << 2, entryWords: 8,
-  abtErr: 1 << 2, irqEn: 1 << 2, irqCfg: 0xb0, irqName: 'evtq',
+  base: 0xa0,
+  prod: 0x100a8,
+  cons: 0x100ac,
+  en: 1 << 2,
+  entryWords: 8,
+  abtErr: 1 << 2,
+  irqEn: 1 << 2,
+  irqCfg: 0xb0,
+  irqName: 'evtq',
 };
 const PRIQ: QueueRegs = {
-  base: 0xc0, prod: 0x100c8, cons: 0x100cc, en: 1 << 1, entryWords: 4,
-  abtErr: 1 << 3, irqEn: 1 << 1, irqCfg: 0xd0, irqName: 'priq',
+  base: 0xc0,
+  prod: 0x100c8,
+  cons: 0x100cc,
+  en: 1 << 1,
+  entryWords: 4,
+  abtErr: 1 << 3,
+  irqEn: 1 << 1,
+  irqCfg: 0xd0,
+  irqName: 'priq',
 };
 
 /** Base address, log2 entries of a queue from its *_BASE register (LOG2SIZE capped by IDR1). */
@@ -125,11 +147,13 @@ function push(m: SMMUv3, q: QueueRegs, maxBits: number, words: Uint32Array): boo
   const cons = r[q.cons >> 2]!;
   const idxMask = 2 ** log2 - 1;
   const wrapBit = 2 ** log2;
-  const pIdx = prod & idxMask, pWrap = prod & wrapBit;
-  const cIdx = cons & idxMask, cWrap = cons & wrapBit;
+  const pIdx = prod & idxMask,
+    pWrap = prod & wrapBit;
+  const cIdx = cons & idxMask,
+    cWrap = cons & wrapBit;
   if (pIdx === cIdx && pWrap !== cWrap) {
     // Full: the record is lost, and the loss is flagged (once, until acknowledged).
-    if ((prod >>> 31) === (cons >>> 31)) r[q.prod >> 2] = (prod ^ 0x8000_0000) >>> 0;
+    if (prod >>> 31 === cons >>> 31) r[q.prod >> 2] = (prod ^ 0x8000_0000) >>> 0;
     return false;
   }
   const at = base + pIdx * q.entryWords * 4;
@@ -161,7 +185,18 @@ export function pushEventRecord(m: SMMUv3): boolean {
  * recorded (false: queue disabled, full (OVFLG), or PRI not implemented).
  */
 export function pageRequest(
-  m: SMMUv3, req: { sid: number; ssid?: number; addr: bigint; read?: boolean; write?: boolean; exec?: boolean; priv?: boolean; last?: boolean; prgIndex: number },
+  m: SMMUv3,
+  req: {
+    sid: number;
+    ssid?: number;
+    addr: bigint;
+    read?: boolean;
+    write?: boolean;
+    exec?: boolean;
+    priv?: boolean;
+    last?: boolean;
+    prgIndex: number;
+  },
 ): boolean {
   if (!m.feat.pri) return false;
   const ssv = req.ssid !== undefined && req.ssid >= 0;

@@ -7,7 +7,10 @@ const S_CD = 'IHI0070 §5.4';
 
 export const STE = layout('smmuv3-ste', 'Stream Table Entry', 64, S_STE, [
   fld('V', 0, 0, 0, S_STE),
-  fld('Config', 0, 3, 1, S_STE, { values: { ABORT: 0, BYPASS: 4, S1_TRANS: 5, S2_TRANS: 6, NESTED: 7 }, note: '0b0xx: abort, no event' }),
+  fld('Config', 0, 3, 1, S_STE, {
+    values: { ABORT: 0, BYPASS: 4, S1_TRANS: 5, S2_TRANS: 6, NESTED: 7 },
+    note: '0b0xx: abort, no event',
+  }),
   fld('S1Fmt', 0, 5, 4, S_STE, { values: { LINEAR: 0, L2_4K: 1, L2_64K: 2 } }),
   addr('S1ContextPtr', 0, 51, 6, S_STE),
   fld('S1CDMax', 0, 63, 59, S_STE, { note: 'log2 of the number of CDs' }),
@@ -43,7 +46,9 @@ export const STE = layout('smmuv3-ste', 'Stream Table Entry', 64, S_STE, [
   fld('S2OR0', 2, 43, 42, S_STE),
   fld('S2SH0', 2, 45, 44, S_STE),
   fld('S2TG', 2, 47, 46, S_STE, { values: { '4K': 0, '64K': 1, '16K': 2 } }),
-  fld('S2PS', 2, 50, 48, S_STE, { values: { '32': 0, '36': 1, '40': 2, '42': 3, '44': 4, '48': 5, '52': 6 } }),
+  fld('S2PS', 2, 50, 48, S_STE, {
+    values: { '32': 0, '36': 1, '40': 2, '42': 3, '44': 4, '48': 5, '52': 6 },
+  }),
   fld('S2AA64', 2, 51, 51, S_STE),
   fld('S2ENDI', 2, 52, 52, S_STE),
   fld('S2AFFD', 2, 53, 53, S_STE),
@@ -64,7 +69,10 @@ export const CD = layout('smmuv3-cd', 'Context Descriptor', 64, S_CD, [
   fld('EPD0', 0, 14, 14, S_CD),
   fld('ENDI', 0, 15, 15, S_CD),
   fld('T1SZ', 0, 21, 16, S_CD),
-  fld('TG1', 0, 23, 22, S_CD, { values: { '16K': 1, '4K': 2, '64K': 3 }, note: 'TG1 encodes granules differently from TG0' }),
+  fld('TG1', 0, 23, 22, S_CD, {
+    values: { '16K': 1, '4K': 2, '64K': 3 },
+    note: 'TG1 encodes granules differently from TG0',
+  }),
   fld('IR1', 0, 25, 24, S_CD),
   fld('OR1', 0, 27, 26, S_CD),
   fld('SH1', 0, 29, 28, S_CD),
@@ -122,7 +130,9 @@ const S_VMSA = 'DDI0487 D8.3';
 export const VMSA_TABLE = layout('vmsav8-table', 'VMSAv8-64 table descriptor', 8, S_VMSA, [
   fld('Valid', 0, 0, 0, S_VMSA),
   fld('Table', 0, 1, 1, S_VMSA, { note: '1: table (levels 0-2) or page (level 3)' }),
-  addr('NextLevelTableAddr', 0, 47, 12, S_VMSA, { note: 'bits [51:48] in [15:12] with the 64 KiB granule (FEAT_LPA)' }),
+  addr('NextLevelTableAddr', 0, 47, 12, S_VMSA, {
+    note: 'bits [51:48] in [15:12] with the 64 KiB granule (FEAT_LPA)',
+  }),
   fld('PXNTable', 0, 59, 59, S_VMSA),
   fld('UXNTable', 0, 60, 60, S_VMSA, { note: 'XNTable at stage 1 with one privilege level' }),
   fld('APTable', 0, 62, 61, S_VMSA, { note: 'bit 0: no EL0 access below; bit 1: read-only below' }),
@@ -138,7 +148,9 @@ export const VMSA_S1_LEAF = layout('vmsav8-s1-leaf', 'VMSAv8-64 stage-1 block/pa
   fld('SH', 0, 9, 8, S_VMSA),
   fld('AF', 0, 10, 10, S_VMSA),
   fld('nG', 0, 11, 11, S_VMSA),
-  addr('OutputAddr', 0, 47, 12, S_VMSA, { note: 'bits below the block size are RES0; with the 64 KiB granule bits [15:12] hold OA[51:48] (FEAT_LPA)' }),
+  addr('OutputAddr', 0, 47, 12, S_VMSA, {
+    note: 'bits below the block size are RES0; with the 64 KiB granule bits [15:12] hold OA[51:48] (FEAT_LPA)',
+  }),
   fld('DBM', 0, 51, 51, S_VMSA),
   fld('Contiguous', 0, 52, 52, S_VMSA),
   fld('PXN', 0, 53, 53, S_VMSA),
@@ -152,7 +164,9 @@ export const VMSA_S2_LEAF = layout('vmsav8-s2-leaf', 'VMSAv8-64 stage-2 block/pa
   fld('S2AP', 0, 7, 6, S_VMSA, { note: 'bit 6: read, bit 7: write' }),
   fld('SH', 0, 9, 8, S_VMSA),
   fld('AF', 0, 10, 10, S_VMSA),
-  addr('OutputAddr', 0, 47, 12, S_VMSA, { note: 'with the 64 KiB granule bits [15:12] hold OA[51:48] (FEAT_LPA)' }),
+  addr('OutputAddr', 0, 47, 12, S_VMSA, {
+    note: 'with the 64 KiB granule bits [15:12] hold OA[51:48] (FEAT_LPA)',
+  }),
   fld('DBM', 0, 51, 51, S_VMSA),
   fld('Contiguous', 0, 52, 52, S_VMSA),
   fld('XN', 0, 54, 53, S_VMSA, { note: 'XN[1:0] with FEAT_XNX (IDR3.XNX); else only bit 54' }),

@@ -9,7 +9,25 @@ import type { ConfigCache as ConfigCacheT } from './config-cache.ts';
 import type { Features as FeaturesT } from './features.ts';
 import type { Tlb as TlbT } from './tlb.ts';
 import * as Mconfig_cache from './config-cache.ts';
-const { ConfigCache, K, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, KIND_TERMINATE, S1F_A, S1F_E2H, S1F_EL2, S1F_R, S1F_S, S1F_TBI0, S1F_TBI1, S2F_R, S2F_S } = Mconfig_cache;
+const {
+  ConfigCache,
+  K,
+  KIND_ABORT,
+  KIND_BYPASS,
+  KIND_NESTED,
+  KIND_S1,
+  KIND_S2,
+  KIND_TERMINATE,
+  S1F_A,
+  S1F_E2H,
+  S1F_EL2,
+  S1F_R,
+  S1F_S,
+  S1F_TBI0,
+  S1F_TBI1,
+  S2F_R,
+  S2F_S,
+} = Mconfig_cache;
 import * as Mcd from './cd.ts';
 const { decodeCd, fetchCd } = Mcd;
 import * as Mcmdq from './cmdq.ts';
@@ -31,7 +49,19 @@ import * as Mwalk from './walk.ts';
 const { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, walkS2 } = Mwalk;
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { ASID: K_ASID, EATS: K_EATS, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE, VMID: K_VMID, TLBTAG: K_TLBTAG, TLBKIND: K_TLBKIND } = K;
+const {
+  ASID: K_ASID,
+  EATS: K_EATS,
+  INSTCFG: K_INSTCFG,
+  KIND: K_KIND,
+  PRIVCFG: K_PRIVCFG,
+  S1F: K_S1F,
+  S2F: K_S2F,
+  STRIDE: K_STRIDE,
+  VMID: K_VMID,
+  TLBTAG: K_TLBTAG,
+  TLBKIND: K_TLBKIND,
+} = K;
 
 export { ACC_U, ACC_W, ACC_X } from './walk.ts';
 
@@ -69,24 +99,41 @@ const TWO32 = 4294967296;
 const ALL_PERM = 0x3f;
 
 // Register offsets used on hot or frequent paths (the table in regs.ts is the source; checked at load).
-const R_CR0 = 0x20 >> 2, R_GBPA = 0x44 >> 2;
-for (const [n, off] of [['CR0', 0x20], ['GBPA', 0x44], ['STRTAB_BASE', 0x80], ['STRTAB_BASE_CFG', 0x88], ['CMDQ_BASE', 0x90]] as const) {
+const R_CR0 = 0x20 >> 2,
+  R_GBPA = 0x44 >> 2;
+for (const [n, off] of [
+  ['CR0', 0x20],
+  ['GBPA', 0x44],
+  ['STRTAB_BASE', 0x80],
+  ['STRTAB_BASE_CFG', 0x88],
+  ['CMDQ_BASE', 0x90],
+] as const) {
   if (REG_BY_NAME.get(n)?.offset !== off) throw new Error(`register table: ${n} moved`);
 }
 
 /** w[a..a+7] equal m[b..b+7] (an STE as read against a memo entry). */
 function same8(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
   return (
-    w[a] === m[b] && w[a + 1] === m[b + 1] && w[a + 2] === m[b + 2] && w[a + 3] === m[b + 3] &&
-    w[a + 4] === m[b + 4] && w[a + 5] === m[b + 5] && w[a + 6] === m[b + 6] && w[a + 7] === m[b + 7]
+    w[a] === m[b] &&
+    w[a + 1] === m[b + 1] &&
+    w[a + 2] === m[b + 2] &&
+    w[a + 3] === m[b + 3] &&
+    w[a + 4] === m[b + 4] &&
+    w[a + 5] === m[b + 5] &&
+    w[a + 6] === m[b + 6] &&
+    w[a + 7] === m[b + 7]
   );
 }
 
 /** w[a..a+5] equal m[b..b+5] (a CD's qwords 0-2 against a memo entry). */
 function same6(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
   return (
-    w[a] === m[b] && w[a + 1] === m[b + 1] && w[a + 2] === m[b + 2] && w[a + 3] === m[b + 3] &&
-    w[a + 4] === m[b + 4] && w[a + 5] === m[b + 5]
+    w[a] === m[b] &&
+    w[a + 1] === m[b + 1] &&
+    w[a + 2] === m[b + 2] &&
+    w[a + 3] === m[b + 3] &&
+    w[a + 4] === m[b + 4] &&
+    w[a + 5] === m[b + 5]
   );
 }
 
@@ -161,12 +208,16 @@ export class SMMUv3 {
   /** PRI responses delivered to devices by CMD_PRI_RESP. */
   readonly priResponses: { sid: number; ssid: number; prgIndex: number; resp: number }[] = [];
   /** Device ATCs, invalidated by CMD_ATC_INV (see atc.ts). */
-  atcInvalidate: ((sid: number, ssid: number, global: boolean, addr: bigint, size: number) => void) | null = null;
+  atcInvalidate: ((sid: number, ssid: number, global: boolean, addr: bigint, size: number) => void) | null =
+    null;
   /** Test hook: StreamIDs whose ATC invalidation never completes (CERROR_ATC_INV_SYNC on the next SYNC). */
   readonly atcTimeout = new Set<number>();
   atcTimedOut = false;
 
-  constructor(readonly mem: PhysMem, opts: ModelOptions = {}) {
+  constructor(
+    readonly mem: PhysMem,
+    opts: ModelOptions = {},
+  ) {
     const idr = opts.idr ?? idrFromOptions(opts);
     this.feat = new Features(idr);
     for (let i = 0; i < 6; i++) this.r[i] = idr[i] ?? 0;
@@ -238,11 +289,14 @@ export class SMMUv3 {
         r[i] = v & 0x3fd;
         processCmdq(this);
         return;
-      case 0x80: case 0x84: case 0x88: // STRTAB_BASE(_CFG): RO while SMMUEN = 1
+      case 0x80:
+      case 0x84:
+      case 0x88: // STRTAB_BASE(_CFG): RO while SMMUEN = 1
         if ((cr0 & 1) === 0) r[i] = v;
         this.stGeomValid = false;
         return;
-      case 0x90: case 0x94: // CMDQ_BASE: RO while CMDQEN = 1
+      case 0x90:
+      case 0x94: // CMDQ_BASE: RO while CMDQEN = 1
         if ((cr0 & 8) === 0) r[i] = v;
         return;
       case 0x98: // CMDQ_PROD
@@ -252,7 +306,8 @@ export class SMMUv3 {
       case 0x9c: // CMDQ_CONS: software may set it only while the queue is disabled
         if ((cr0 & 8) === 0) r[i] = v & 0x7f0f_ffff;
         return;
-      case 0xa0: case 0xa4: // EVTQ_BASE
+      case 0xa0:
+      case 0xa4: // EVTQ_BASE
         if ((cr0 & 4) === 0) r[i] = v;
         return;
       case 0x100a8: // EVTQ_PROD: owned by the SMMU while enabled
@@ -261,7 +316,8 @@ export class SMMUv3 {
       case 0x100ac: // EVTQ_CONS
         r[i] = v & 0x800f_ffff;
         return;
-      case 0xc0: case 0xc4: // PRIQ_BASE
+      case 0xc0:
+      case 0xc4: // PRIQ_BASE
         if ((cr0 & 2) === 0) r[i] = v;
         return;
       case 0x100c8:
@@ -270,9 +326,18 @@ export class SMMUv3 {
       case 0x100cc:
         r[i] = v & 0x800f_ffff;
         return;
-      case 0x68: case 0x6c: case 0x70: case 0x74: // *_IRQ_CFGn
-      case 0xb0: case 0xb4: case 0xb8: case 0xbc:
-      case 0xd0: case 0xd4: case 0xd8: case 0xdc:
+      case 0x68:
+      case 0x6c:
+      case 0x70:
+      case 0x74: // *_IRQ_CFGn
+      case 0xb0:
+      case 0xb4:
+      case 0xb8:
+      case 0xbc:
+      case 0xd0:
+      case 0xd4:
+      case 0xd8:
+      case 0xdc:
         r[i] = v;
         return;
       default:
@@ -287,7 +352,10 @@ export class SMMUv3 {
   loadRegister(name: string, value: bigint): void {
     const d = REG_BY_NAME.get(name);
     if (!d) throw new RangeError(`unknown SMMUv3 register '${name}'`);
-    if (value < 0n || value >= 1n << BigInt(d.size * 8)) throw new RangeError(`register ${name}: value 0x${value.toString(16)} is wider than ${d.size * 8} bits`);
+    if (value < 0n || value >= 1n << BigInt(d.size * 8))
+      throw new RangeError(
+        `register ${name}: value 0x${value.toString(16)} is wider than ${d.size * 8} bits`,
+      );
     this.stGeomValid = false;
     this.r[d.offset >> 2] = Number(value & 0xffff_ffffn);
     if (d.size === 8) this.r[(d.offset >> 2) + 1] = Number(value >> 32n);
@@ -397,8 +465,11 @@ export class SMMUv3 {
     res.event = 0;
     res.recorded = false;
     sid >>>= 0;
-    if ((this.r[R_CR0]! & 1) === 0 || ssid >= this.ssidLimit) return this.translateOff(sid, ssid, iovaHi, iovaLo, acc);
-    return this.caching ? this.translateCached(sid, ssid, iovaHi, iovaLo, acc) : this.translateWalk(sid, ssid, iovaHi, iovaLo, acc);
+    if ((this.r[R_CR0]! & 1) === 0 || ssid >= this.ssidLimit)
+      return this.translateOff(sid, ssid, iovaHi, iovaLo, acc);
+    return this.caching
+      ? this.translateCached(sid, ssid, iovaHi, iovaLo, acc)
+      : this.translateWalk(sid, ssid, iovaHi, iovaLo, acc);
   }
 
   /** SMMU disabled (SMMU_CR0.SMMUEN = 0: GBPA decides), or a SubstreamID wider than SSIDSIZE. */
@@ -418,7 +489,8 @@ export class SMMUv3 {
     if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, slot);
     const kind = this.kindOverride >= 0 ? this.kindOverride : this.cc.ci[slot * K_STRIDE + K_KIND]!;
     acc = this.attributes(slot, acc);
-    if (this.atsMode && !this.atsAllowed(slot, kind)) return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
+    if (this.atsMode && !this.atsAllowed(slot, kind))
+      return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
     if (kind === KIND_S1) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, false);
     return this.translateKind(slot, kind, sid, ssid, iovaHi, iovaLo, acc);
   }
@@ -440,7 +512,8 @@ export class SMMUv3 {
     const kind = ci[slot * K_STRIDE + K_KIND]!;
     acc = this.attributes(slot, acc);
     if (this.atsMode) {
-      if (!this.atsAllowed(slot, kind)) return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
+      if (!this.atsAllowed(slot, kind))
+        return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
     } else if (kind >= KIND_S1 && kind <= KIND_NESTED) {
       // TLB hit: the whole translation in one probe.
       this.tlbKey(slot * K_STRIDE, iovaHi);
@@ -483,11 +556,21 @@ export class SMMUv3 {
   }
 
   /** The translation for a configuration of any kind (slot), once the TLB has not answered. */
-  private translateKind(slot: number, kind: number, sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
-    if (kind === KIND_S1 || kind === KIND_NESTED) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, kind === KIND_NESTED);
+  private translateKind(
+    slot: number,
+    kind: number,
+    sid: number,
+    ssid: number,
+    iovaHi: number,
+    iovaLo: number,
+    acc: number,
+  ): number {
+    if (kind === KIND_S1 || kind === KIND_NESTED)
+      return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, kind === KIND_NESTED);
     if (kind === KIND_S2) return this.stage2Only(slot, sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_BYPASS) return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
-    if (kind === KIND_TERMINATE) return this.fault(EVT.F_STREAM_DISABLED, sid, ssid, iovaHi, iovaLo, acc, slot);
+    if (kind === KIND_TERMINATE)
+      return this.fault(EVT.F_STREAM_DISABLED, sid, ssid, iovaHi, iovaLo, acc, slot);
     this.res.status = ST_ABORT; // STE.Config abort: terminate without an event
     return ST_ABORT;
   }
@@ -531,7 +614,15 @@ export class SMMUv3 {
     this.tKind = ci[o + K_TLBKIND]!;
   }
 
-  private stage1(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number, nested: boolean): number {
+  private stage1(
+    slot: number,
+    sid: number,
+    ssid: number,
+    hi: number,
+    lo: number,
+    acc: number,
+    nested: boolean,
+  ): number {
     const res = this.res;
     const st = walkS1(this, slot, hi, lo, acc, nested);
     if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
@@ -569,11 +660,20 @@ export class SMMUv3 {
    * A transaction faulted with event `id`. Builds the record, decides whether it is recorded
    * (translation-class faults need CD.R / STE.S2R, or a stall), stalls or terminates. Cold path.
    */
-  private fault(id: number, sid: number, ssid: number, hi: number, lo: number, acc: number, slot: number): number {
+  private fault(
+    id: number,
+    sid: number,
+    ssid: number,
+    hi: number,
+    lo: number,
+    acc: number,
+    slot: number,
+  ): number {
     const res = this.res;
     const ci = this.cc.ci;
     const o = slot * K_STRIDE;
-    const isTransl = id === EVT.F_TRANSLATION || id === EVT.F_ADDR_SIZE || id === EVT.F_ACCESS || id === EVT.F_PERMISSION;
+    const isTransl =
+      id === EVT.F_TRANSLATION || id === EVT.F_ADDR_SIZE || id === EVT.F_ACCESS || id === EVT.F_PERMISSION;
     // C_BAD_STREAMID is recorded only when SMMU_CR2.RECINVSID = 1 (§6.3.12, §7.3.3).
     let record = id !== EVT.C_BAD_STREAMID || (this.r[0x2c >> 2]! & 2) !== 0;
     let stall = false;
@@ -662,7 +762,8 @@ export class SMMUv3 {
     if (kind === KIND_BYPASS) return pass();
     const eats = ci[slot * K_STRIDE + K_EATS]!;
     if (eats === 0) return this.fault(EVT.F_TRANSL_FORBIDDEN, sid >>> 0, ssid, addrHi, addrLo, acc, -1);
-    if (eats === 2 && (kind === KIND_S2 || kind === KIND_NESTED)) return this.stage2Only(slot, sid >>> 0, ssid, addrHi, addrLo, acc);
+    if (eats === 2 && (kind === KIND_S2 || kind === KIND_NESTED))
+      return this.stage2Only(slot, sid >>> 0, ssid, addrHi, addrLo, acc);
     return pass();
   }
 
@@ -709,4 +810,3 @@ export class SMMUv3 {
     return (this.r[0x98 >> 2]! & 0xfffff) === (this.r[0x9c >> 2]! & 0xfffff);
   }
 }
-

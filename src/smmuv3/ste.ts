@@ -5,7 +5,21 @@ const { addrField, wordField } = Mlayout;
 import * as Mlayouts from './layouts.ts';
 const { STE, L1STD } = Mlayouts;
 import * as Mconfig_cache from './config-cache.ts';
-const { K, KF, KIND_ABORT, KIND_BYPASS, KIND_NESTED, KIND_S1, KIND_S2, S2F_AFFD, S2F_HA, S2F_HD, S2F_PTW, S2F_R, S2F_S } = Mconfig_cache;
+const {
+  K,
+  KF,
+  KIND_ABORT,
+  KIND_BYPASS,
+  KIND_NESTED,
+  KIND_S1,
+  KIND_S2,
+  S2F_AFFD,
+  S2F_HA,
+  S2F_HD,
+  S2F_PTW,
+  S2F_R,
+  S2F_S,
+} = Mconfig_cache;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mwalk from './walk.ts';
@@ -13,7 +27,31 @@ const { s2StartLevel, POW2 } = Mwalk;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { CTXHI: K_CTXHI, CTXLO: K_CTXLO, ASID: K_ASID, CDMAX: K_CDMAX, S1FMT: K_S1FMT, S1DSS: K_S1DSS, STALLD: K_STALLD, STRW: K_STRW, EATS: K_EATS, G0: K_G0, G1: K_G1, INSTCFG: K_INSTCFG, KIND: K_KIND, PRIVCFG: K_PRIVCFG, S1F: K_S1F, S2CONCAT: K_S2CONCAT, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, STRIDE: K_STRIDE, VMID: K_VMID } = K;
+const {
+  CTXHI: K_CTXHI,
+  CTXLO: K_CTXLO,
+  ASID: K_ASID,
+  CDMAX: K_CDMAX,
+  S1FMT: K_S1FMT,
+  S1DSS: K_S1DSS,
+  STALLD: K_STALLD,
+  STRW: K_STRW,
+  EATS: K_EATS,
+  G0: K_G0,
+  G1: K_G1,
+  INSTCFG: K_INSTCFG,
+  KIND: K_KIND,
+  PRIVCFG: K_PRIVCFG,
+  S1F: K_S1F,
+  S2CONCAT: K_S2CONCAT,
+  S2F: K_S2F,
+  S2G: K_S2G,
+  S2PS: K_S2PS,
+  S2SL: K_S2SL,
+  S2TSZ: K_S2TSZ,
+  STRIDE: K_STRIDE,
+  VMID: K_VMID,
+} = K;
 const { S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const C_BAD_STREAMID = EVT.C_BAD_STREAMID;
@@ -22,20 +60,39 @@ const F_STE_FETCH = EVT.F_STE_FETCH;
 
 // Field positions, each read once from the STE table.
 const wf = (n: string) => wordField(STE, n);
-const V = wf('V'), CONFIG = wf('Config'), S1FMT = wf('S1Fmt'), S1CDMAX = wf('S1CDMax');
+const V = wf('V'),
+  CONFIG = wf('Config'),
+  S1FMT = wf('S1Fmt'),
+  S1CDMAX = wf('S1CDMax');
 const CTXPTR = addrField(STE, 'S1ContextPtr');
-const S1DSS = wf('S1DSS'), S1STALLD = wf('S1STALLD'), EATS = wf('EATS'), STRW = wf('STRW');
-const PRIVCFG = wf('PRIVCFG'), INSTCFG = wf('INSTCFG');
-const S2VMID = wf('S2VMID'), S2T0SZ = wf('S2T0SZ'), S2SL0 = wf('S2SL0'), S2TG = wf('S2TG'), S2PS = wf('S2PS');
-const S2AA64 = wf('S2AA64'), S2ENDI = wf('S2ENDI'), S2AFFD = wf('S2AFFD'), S2PTW = wf('S2PTW');
-const S2HD = wf('S2HD'), S2HA = wf('S2HA'), S2S = wf('S2S'), S2R = wf('S2R');
+const S1DSS = wf('S1DSS'),
+  S1STALLD = wf('S1STALLD'),
+  EATS = wf('EATS'),
+  STRW = wf('STRW');
+const PRIVCFG = wf('PRIVCFG'),
+  INSTCFG = wf('INSTCFG');
+const S2VMID = wf('S2VMID'),
+  S2T0SZ = wf('S2T0SZ'),
+  S2SL0 = wf('S2SL0'),
+  S2TG = wf('S2TG'),
+  S2PS = wf('S2PS');
+const S2AA64 = wf('S2AA64'),
+  S2ENDI = wf('S2ENDI'),
+  S2AFFD = wf('S2AFFD'),
+  S2PTW = wf('S2PTW');
+const S2HD = wf('S2HD'),
+  S2HA = wf('S2HA'),
+  S2S = wf('S2S'),
+  S2R = wf('S2R');
 const S2TTB = addrField(STE, 'S2TTB');
 const L1_SPAN = wordField(L1STD, 'Span');
 const L1_L2PTR = addrField(L1STD, 'L2Ptr');
 // Both in the low word of the qword (checked here), as plain constants for the hot path.
 if (L1_SPAN.w !== 0 || L1_L2PTR.w !== 0) throw new Error('L1STD layout: Span / L2Ptr moved');
-const L1_SPAN_SHIFT = L1_SPAN.shift, L1_SPAN_MASK = L1_SPAN.mask;
-const L1_L2PTR_LO = L1_L2PTR.loMask, L1_L2PTR_HI = L1_L2PTR.hiMask;
+const L1_SPAN_SHIFT = L1_SPAN.shift,
+  L1_SPAN_MASK = L1_SPAN.mask;
+const L1_L2PTR_LO = L1_L2PTR.loMask,
+  L1_L2PTR_HI = L1_L2PTR.hiMask;
 
 const TWO32 = 4294967296;
 const get = (w: Int32Array, f: { w: number; shift: number; mask: number }) => (w[f.w]! >>> f.shift) & f.mask;
@@ -222,7 +279,8 @@ export function decodeSte(m: SMMUv3, slot: number): number {
     // The start table(s) must be aligned to their size (at most 2^20 bytes); low bits are treated as zero.
     const tblBits = Math.max(ias - (covered - stride) + 3, 4);
     cf[of + KF_S2TTB] = ttbHi * 4294967296 + ((w[S2TTB.w]! & S2TTB.loMask & ~((1 << tblBits) - 1)) >>> 0);
-    if ((get(w, S2S) === 1 && feat.stallModel === 1) || (get(w, S2S) === 0 && feat.stallModel === 2)) return C_BAD_STE;
+    if ((get(w, S2S) === 1 && feat.stallModel === 1) || (get(w, S2S) === 0 && feat.stallModel === 2))
+      return C_BAD_STE;
     // HTTU the SMMU does not implement (IDR0.HTTU) is ILLEGAL, not ignored (§5.2 S2HA/S2HD).
     if ((get(w, S2HA) === 1 && feat.httu === 0) || (get(w, S2HD) === 1 && feat.httu < 2)) return C_BAD_STE;
     ci[o + K_S2G] = g;

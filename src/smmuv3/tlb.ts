@@ -35,7 +35,8 @@ export class Tlb {
   constructor(entries = 4096, ways = 4) {
     this.ways = ways;
     this.sets = (entries / ways) | 0;
-    if (this.sets < 1 || (this.sets & (this.sets - 1)) !== 0) throw new RangeError('tlb: sets must be a power of two');
+    if (this.sets < 1 || (this.sets & (this.sets - 1)) !== 0)
+      throw new RangeError('tlb: sets must be a power of two');
     this.e = new Int32Array(this.sets * ways * 8);
     this.fifo = new Uint8Array(this.sets);
   }
@@ -65,7 +66,16 @@ export class Tlb {
     return false;
   }
 
-  insert(tag: number, hi: number, lo: number, kind: number, pa: number, perm: number, global: number, shift: number): void {
+  insert(
+    tag: number,
+    hi: number,
+    lo: number,
+    kind: number,
+    pa: number,
+    perm: number,
+    global: number,
+    shift: number,
+  ): void {
     hi |= 0;
     const e = this.e;
     const first = this.setOf(tag, hi, lo) * 8;
@@ -100,7 +110,14 @@ export class Tlb {
    * overlaps the 4 KiB-page range [firstPage, firstPage + pages) (pages = Infinity: any address).
    * Global entries match any ASID; `keepGlobal` (TLBI by ASID) spares them.
    */
-  invalidate(kind: number, vmid: number, asid: number, firstPage: number, pages: number, keepGlobal: boolean): number {
+  invalidate(
+    kind: number,
+    vmid: number,
+    asid: number,
+    firstPage: number,
+    pages: number,
+    keepGlobal: boolean,
+  ): number {
     const e = this.e;
     let n = 0;
     for (let i = 0; i < e.length; i += 8) {
@@ -112,7 +129,7 @@ export class Tlb {
       if (global && keepGlobal) continue;
       if (asid >= 0 && !global && (tag & 0xffff) !== asid) continue;
       if (pages !== Infinity) {
-        const span = 2 ** ((((e[i + 5]! >>> 8) & 0x3f) - 12));
+        const span = 2 ** (((e[i + 5]! >>> 8) & 0x3f) - 12);
         const page = (e[i + 1]! >>> 0) * 1048576 + ((k2 >>> 12) & 0xfffff);
         const start = page - (page % span);
         if (start + span <= firstPage || start >= firstPage + pages) continue;

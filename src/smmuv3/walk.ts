@@ -12,13 +12,48 @@
 // Hot path: no allocation, no BigInt. Descriptors are read as (lo, hi) 32-bit halves; addresses are
 // Numbers (< 2^52, exact). Results go into fields of the model (m.wPa, m.wPerm, ...).
 import * as Mconfig_cache from './config-cache.ts';
-const { K, KF, S1F_AFFD, S1F_EL2, S1F_HA, S1F_HAD0, S1F_HAD1, S1F_HD, S1F_PAN, S1F_TBI0, S1F_TBI1, S1F_WXN, S2F_AFFD, S2F_HA, S2F_HD } = Mconfig_cache;
+const {
+  K,
+  KF,
+  S1F_AFFD,
+  S1F_EL2,
+  S1F_HA,
+  S1F_HAD0,
+  S1F_HAD1,
+  S1F_HD,
+  S1F_PAN,
+  S1F_TBI0,
+  S1F_TBI1,
+  S1F_WXN,
+  S2F_AFFD,
+  S2F_HA,
+  S2F_HD,
+} = Mconfig_cache;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import type { SMMUv3 } from './smmuv3.ts';
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
-const { TTB0HI: K_TTB0HI, TTB0LO: K_TTB0LO, TTB1HI: K_TTB1HI, TTB1LO: K_TTB1LO, G0: K_G0, G1: K_G1, IPS: K_IPS, S1F: K_S1F, S2F: K_S2F, S2G: K_S2G, S2PS: K_S2PS, S2SL: K_S2SL, S2TSZ: K_S2TSZ, SL0: K_SL0, SL1: K_SL1, STRIDE: K_STRIDE, TSZ0: K_TSZ0, TSZ1: K_TSZ1 } = K;
+const {
+  TTB0HI: K_TTB0HI,
+  TTB0LO: K_TTB0LO,
+  TTB1HI: K_TTB1HI,
+  TTB1LO: K_TTB1LO,
+  G0: K_G0,
+  G1: K_G1,
+  IPS: K_IPS,
+  S1F: K_S1F,
+  S2F: K_S2F,
+  S2G: K_S2G,
+  S2PS: K_S2PS,
+  S2SL: K_S2SL,
+  S2TSZ: K_S2TSZ,
+  SL0: K_SL0,
+  SL1: K_SL1,
+  STRIDE: K_STRIDE,
+  TSZ0: K_TSZ0,
+  TSZ1: K_TSZ1,
+} = K;
 const { S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const F_TRANSLATION = EVT.F_TRANSLATION;
@@ -33,14 +68,27 @@ export const CLASS_TT = 1;
 export const CLASS_IN = 2;
 
 /** Permission mask bits: privileged / unprivileged x read / write / execute. */
-export const P_R = 1, P_W = 2, P_X = 4, U_R = 8, U_W = 16, U_X = 32;
+export const P_R = 1,
+  P_W = 2,
+  P_X = 4,
+  U_R = 8,
+  U_W = 16,
+  U_X = 32;
 /** Access flags of a transaction. */
-export const ACC_W = 1, ACC_X = 2, ACC_U = 4;
+export const ACC_W = 1,
+  ACC_X = 2,
+  ACC_U = 4;
 
 /** Permission bits an access needs, indexed by its ACC_* flags. Instruction writes are data writes. */
 export const REQUIRED = new Int32Array([
-  P_R, P_W, P_R | P_X, P_W, // privileged: read, write, instr read, instr write
-  U_R, U_W, U_R | U_X, U_W, // unprivileged
+  P_R,
+  P_W,
+  P_R | P_X,
+  P_W, // privileged: read, write, instr read, instr write
+  U_R,
+  U_W,
+  U_R | U_X,
+  U_W, // unprivileged
 ]);
 
 const TWO32 = 4294967296;
@@ -201,7 +249,16 @@ function blockAllowed(g: number, level: number, pamax: number): boolean {
  * update), the AP[2] that counts for execute (writable-clean is writable), AP[1] (EL0 access), PXN,
  * UXN and the regime's PAN, WXN and EL2 flags (Arm ARM D8.4, AArch64.S1ApplyOutputPerms).
  */
-function s1Perm(ap2: number, ap2x: number, ap1: number, pxn: number, uxn: number, pan: boolean, wxn: boolean, el2: boolean): number {
+function s1Perm(
+  ap2: number,
+  ap2x: number,
+  ap1: number,
+  pxn: number,
+  uxn: number,
+  pan: boolean,
+  wxn: boolean,
+  el2: boolean,
+): number {
   if (el2) {
     // EL2 regime: one privilege level, AP[1] RES1, XN = bit 54. Unprivileged accesses are treated
     // as privileged.
@@ -220,7 +277,16 @@ function s1Perm(ap2: number, ap2x: number, ap1: number, pxn: number, uxn: number
 
 /** s1Perm for every input, indexed by ap2 | ap2x << 1 | ap1 << 2 | pxn << 3 | uxn << 4 | PAN << 5 | WXN << 6 | EL2 << 7. */
 const S1_PERM = Int32Array.from({ length: 256 }, (_, i) =>
-  s1Perm(i & 1, (i >>> 1) & 1, (i >>> 2) & 1, (i >>> 3) & 1, (i >>> 4) & 1, (i & 32) !== 0, (i & 64) !== 0, (i & 128) !== 0),
+  s1Perm(
+    i & 1,
+    (i >>> 1) & 1,
+    (i >>> 2) & 1,
+    (i >>> 3) & 1,
+    (i >>> 4) & 1,
+    (i & 32) !== 0,
+    (i & 64) !== 0,
+    (i & 128) !== 0,
+  ),
 );
 
 /** A stage-1 fault (CLASS IN, no IPA): sets the fault fields for the event record, returns `id`. */
@@ -238,7 +304,14 @@ function s1Fault(m: SMMUv3, id: number): number {
  * walkS2. Returns 0 with m.wPa / m.wPerm (P_* / U_* mask, S1 & S2 combined) / m.wShift / m.wGlobal,
  * or an event id with the fault fields set.
  */
-export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc: number, nested: boolean): number {
+export function walkS1(
+  m: SMMUv3,
+  slot: number,
+  vaHi: number,
+  vaLo: number,
+  acc: number,
+  nested: boolean,
+): number {
   const ci = m.cc.ci;
   const o = slot * K_STRIDE;
   const f1 = ci[o + K_S1F]!;
@@ -268,7 +341,8 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
   }
   if (g === 0) return s1Fault(m, F_TRANSLATION); // EPDx: walks of this range are disabled
   // PAN, WXN and the EL2 regime, as the high bits of an S1_PERM index.
-  const regime = ((f1 & S1F_PAN) !== 0 ? 32 : 0) | ((f1 & S1F_WXN) !== 0 ? 64 : 0) | ((f1 & S1F_EL2) !== 0 ? 128 : 0);
+  const regime =
+    ((f1 & S1F_PAN) !== 0 ? 32 : 0) | ((f1 & S1F_WXN) !== 0 ? 64 : 0) | ((f1 & S1F_EL2) !== 0 ? 128 : 0);
   const ias = 64 - tsz;
   // VA[top:ias] must all equal the range bit: shifted so that bit `top` is the sign bit, an
   // arithmetic shift down to bit `ias` leaves 0 (range 0) or -1 (range 1).
@@ -321,7 +395,8 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       bits = stride;
       continue;
     }
-    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return s1Fault(m, F_TRANSLATION);
+    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits))
+      return s1Fault(m, F_TRANSLATION);
     // Output address: descriptor bits [47:s] (with the 64 KiB granule, [51:48] from bits [15:12]),
     // and the input address below s.
     let oaHi = dhi & 0xffff;
@@ -355,7 +430,7 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       newLo &= ~0x80;
     }
     ap2 |= (apt >>> 1) & 1;
-    const ap1 = ((dlo >>> 6) & 1) & ~apt & 1;
+    const ap1 = (dlo >>> 6) & 1 & ~apt & 1;
     const pxn = ((dhi >>> 21) & 1) | (had ? 0 : (tAttr >>> 27) & 1);
     const uxn = ((dhi >>> 22) & 1) | (had ? 0 : (tAttr >>> 28) & 1);
     let perm = S1_PERM[ap2 | (ap2x << 1) | (ap1 << 2) | (pxn << 3) | (uxn << 4) | regime]!;
@@ -378,7 +453,8 @@ export function walkS1(m: SMMUv3, slot: number, vaHi: number, vaLo: number, acc:
       perm &= m.s2Perm;
       if (m.s2Shift < shift) shift = m.s2Shift;
     }
-    if (newLo !== dlo && !mem.cas32(daHi * TWO32 + daLo, dlo, newLo)) return walkS1(m, slot, vaHi, vaLo, acc, nested);
+    if (newLo !== dlo && !mem.cas32(daHi * TWO32 + daLo, dlo, newLo))
+      return walkS1(m, slot, vaHi, vaLo, acc, nested);
     m.wPa = pa;
     m.wPerm = perm;
     m.wShift = shift;

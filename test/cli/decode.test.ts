@@ -11,7 +11,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXPECTED_LIST = 'smmuv3-ste, smmuv3-cd, smmuv3-l1std, smmuv3-l1cd, smmuv3-cmd, smmuv3-evt, smmuv3-priq';
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/iommu-emu.mjs', 'decode', ...args], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/iommu-emu.mjs', 'decode', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -48,12 +51,52 @@ describe('iommu-emu decode (spawned)', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const fields = {
-      V: 1, Config: 5, S1Fmt: 0, S1ContextPtr: 0x43913000, S1CDMax: 0,
-      S1DSS: 0, S1CIR: 1, S1COR: 1, S1CSH: 3, S2HWU59: 0, S2HWU60: 0, S2HWU61: 0, S2HWU62: 0, DRE: 0, CONT: 0,
-      DCP: 0, PPAR: 0, MEV: 0, S2FWB: 0, S1MPAM: 0, S1STALLD: 0, EATS: 0, STRW: 0, MemAttr: 0, MTCFG: 0,
-      ALLOCCFG: 0, SHCFG: 0, NSCFG: 0, PRIVCFG: 0, INSTCFG: 0,
-      S2VMID: 7, S2T0SZ: 0, S2SL0: 0, S2IR0: 0, S2OR0: 0, S2SH0: 0, S2TG: 0, S2PS: 0, S2AA64: 0, S2ENDI: 0,
-      S2AFFD: 0, S2PTW: 0, S2HD: 0, S2HA: 0, S2S: 0, S2R: 0,
+      V: 1,
+      Config: 5,
+      S1Fmt: 0,
+      S1ContextPtr: 0x43913000,
+      S1CDMax: 0,
+      S1DSS: 0,
+      S1CIR: 1,
+      S1COR: 1,
+      S1CSH: 3,
+      S2HWU59: 0,
+      S2HWU60: 0,
+      S2HWU61: 0,
+      S2HWU62: 0,
+      DRE: 0,
+      CONT: 0,
+      DCP: 0,
+      PPAR: 0,
+      MEV: 0,
+      S2FWB: 0,
+      S1MPAM: 0,
+      S1STALLD: 0,
+      EATS: 0,
+      STRW: 0,
+      MemAttr: 0,
+      MTCFG: 0,
+      ALLOCCFG: 0,
+      SHCFG: 0,
+      NSCFG: 0,
+      PRIVCFG: 0,
+      INSTCFG: 0,
+      S2VMID: 7,
+      S2T0SZ: 0,
+      S2SL0: 0,
+      S2IR0: 0,
+      S2OR0: 0,
+      S2SH0: 0,
+      S2TG: 0,
+      S2PS: 0,
+      S2AA64: 0,
+      S2ENDI: 0,
+      S2AFFD: 0,
+      S2PTW: 0,
+      S2HD: 0,
+      S2HA: 0,
+      S2S: 0,
+      S2R: 0,
       S2TTB: 0x80000000,
     };
     expect(r.stdout).toBe(JSON.stringify({ structure: 'smmuv3-ste', fields }) + '\n');
@@ -61,17 +104,29 @@ describe('iommu-emu decode (spawned)', () => {
 
   it('rejects a bad hex qword with one line on stderr and exit code 2', () => {
     const r = cli('smmuv3-ste', '0x1', '0xzz');
-    expect(r).toEqual({ status: 2, stdout: '', stderr: "iommu-emu: qword1: '0xzz' is not a hex (0x...) or decimal number\n" });
+    expect(r).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: "iommu-emu: qword1: '0xzz' is not a hex (0x...) or decimal number\n",
+    });
   });
 
   it('rejects an unknown structure, naming the known ones', () => {
     const r = cli('foo', '0x1');
-    expect(r).toEqual({ status: 2, stdout: '', stderr: `iommu-emu: unknown structure 'foo' (expected one of: ${EXPECTED_LIST})\n` });
+    expect(r).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: `iommu-emu: unknown structure 'foo' (expected one of: ${EXPECTED_LIST})\n`,
+    });
   });
 
   it('rejects more qwords than the structure has', () => {
     const r = cli('smmuv3-l1std', '1', '2');
-    expect(r).toEqual({ status: 2, stdout: '', stderr: 'iommu-emu: too many qwords for smmuv3-l1std: got 2, the structure has 1 (8 bytes)\n' });
+    expect(r).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'iommu-emu: too many qwords for smmuv3-l1std: got 2, the structure has 1 (8 bytes)\n',
+    });
   });
 });
 
@@ -98,7 +153,18 @@ describe('decodeCmd (in-process)', () => {
     expect(JSON.parse(r.out)).toEqual({
       structure: 'smmuv3-cmd',
       type: 'TLBI_NH_VA',
-      fields: { Opcode: 0x12, NUM: 3, SCALE: 1, TTL128: 0, TTL: 3, TG: 1, VMID: 2, ASID: 0x1234, Leaf: 1, Address: '0xffff000040001000' },
+      fields: {
+        Opcode: 0x12,
+        NUM: 3,
+        SCALE: 1,
+        TTL128: 0,
+        TTL: 3,
+        TG: 1,
+        VMID: 2,
+        ASID: 0x1234,
+        Leaf: 1,
+        Address: '0xffff000040001000',
+      },
     });
   });
 
@@ -107,13 +173,32 @@ describe('decodeCmd (in-process)', () => {
     // InputAddr=0xffff800012345678, IPA=0x8_1234_5000
     const q0 = (1n << 32n) | (3n << 12n) | (1n << 11n) | 0x10n;
     const q1 = (2n << 40n) | (1n << 39n) | (1n << 35n) | (1n << 31n) | 0xabn;
-    const r = await decode('smmuv3-evt', `0x${q0.toString(16)}`, `0x${q1.toString(16)}`, '0xffff800012345678', '0x812345000', '--json');
+    const r = await decode(
+      'smmuv3-evt',
+      `0x${q0.toString(16)}`,
+      `0x${q1.toString(16)}`,
+      '0xffff800012345678',
+      '0x812345000',
+      '--json',
+    );
     expect(JSON.parse(r.out)).toEqual({
       structure: 'smmuv3-evt',
       type: 'F_TRANSLATION',
       fields: {
-        EventID: 0x10, SSV: 1, SubstreamID: 3, StreamID: 1, STAG: 0xab, Stall: 1, PnU: 0, InD: 0, RnW: 1, NSIPA: 0, S2: 1,
-        CLASS: 2, InputAddr: '0xffff800012345678', IPA: 0x812345000,
+        EventID: 0x10,
+        SSV: 1,
+        SubstreamID: 3,
+        StreamID: 1,
+        STAG: 0xab,
+        Stall: 1,
+        PnU: 0,
+        InD: 0,
+        RnW: 1,
+        NSIPA: 0,
+        S2: 1,
+        CLASS: 2,
+        InputAddr: '0xffff800012345678',
+        IPA: 0x812345000,
       },
     });
   });
@@ -125,16 +210,32 @@ describe('decodeCmd (in-process)', () => {
     const r = await decode('smmuv3-evt', '0x00000007000058e3', '0xffffffff');
     expect(r.code).toBe(0);
     expect(r.err).toBe(''); // reserved bits of an unknown record are unknown: no warning
-    expect(r.out.split('\n')[0]).toBe('smmuv3-evt: UNKNOWN(0xe3): type not defined by IHI 0070 (or not modelled); header fields only');
+    expect(r.out.split('\n')[0]).toBe(
+      'smmuv3-evt: UNKNOWN(0xe3): type not defined by IHI 0070 (or not modelled); header fields only',
+    );
     expect((await decode('smmuv3-evt', '0x00000007000058e3', '--json')).out).toBe(
       '{"structure":"smmuv3-evt","type":"UNKNOWN(0xe3)","fields":{"EventID":227,"SSV":1,"SubstreamID":5,"StreamID":7}}\n',
     );
   });
 
   it('accepts decimal qwords and treats missing ones as zero', async () => {
-    expect((await decode('smmuv3-l1cd', '4097', '--json')).out).toBe('{"structure":"smmuv3-l1cd","fields":{"V":1,"L2Ptr":4096}}\n');
-    const r = await decode('smmuv3-priq', `0x${((1n << 63n) | (1n << 60n) | (9n << 32n) | 0x10n).toString(16)}`, '--json');
-    expect(JSON.parse(r.out).fields).toMatchObject({ StreamID: 16, SubstreamID: 9, R: 1, W: 0, SSV: 1, PRGIndex: 0, PageAddress: 0 });
+    expect((await decode('smmuv3-l1cd', '4097', '--json')).out).toBe(
+      '{"structure":"smmuv3-l1cd","fields":{"V":1,"L2Ptr":4096}}\n',
+    );
+    const r = await decode(
+      'smmuv3-priq',
+      `0x${((1n << 63n) | (1n << 60n) | (9n << 32n) | 0x10n).toString(16)}`,
+      '--json',
+    );
+    expect(JSON.parse(r.out).fields).toMatchObject({
+      StreamID: 16,
+      SubstreamID: 9,
+      R: 1,
+      W: 0,
+      SSV: 1,
+      PRGIndex: 0,
+      PageAddress: 0,
+    });
   });
 
   it('prints a readable table: title, then name / bits / value / encoding per field', async () => {
@@ -162,7 +263,9 @@ describe('decodeCmd (in-process)', () => {
   });
 
   it('matches the structure name case-insensitively and echoes it as given', async () => {
-    expect((await decode('SMMUv3-L1STD', '0x1000', '--json')).out).toBe('{"structure":"SMMUv3-L1STD","fields":{"Span":0,"L2Ptr":4096}}\n');
+    expect((await decode('SMMUv3-L1STD', '0x1000', '--json')).out).toBe(
+      '{"structure":"SMMUv3-L1STD","fields":{"Span":0,"L2Ptr":4096}}\n',
+    );
   });
 
   it.each([
@@ -184,7 +287,11 @@ describe('decodeCmd (in-process)', () => {
     expect(bad.out).toBe('');
     expect(bad.err).toMatch(/^iommu-emu: .*--bogus.*\n$/);
     const unk = await capture(() => main(['decode', 'nope', '1']));
-    expect(unk).toEqual({ code: 2, out: '', err: `iommu-emu: unknown structure 'nope' (expected one of: ${EXPECTED_LIST})\n` });
+    expect(unk).toEqual({
+      code: 2,
+      out: '',
+      err: `iommu-emu: unknown structure 'nope' (expected one of: ${EXPECTED_LIST})\n`,
+    });
   });
 
   it('prints its usage with --help', async () => {

@@ -3,7 +3,15 @@
 // requests with --json, and bad input (one line on stderr, exit code 2, no stack trace).
 // Every process is spawned at once in beforeAll (each costs ~0.5 s of start-up), then checked.
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,10 +30,15 @@ interface Run {
 
 function cli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/iommu-emu.mjs', 'translate', ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/iommu-emu.mjs', 'translate', ...args],
+      { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -55,7 +68,9 @@ function badImages(): Record<string, string> {
   copyFileSync(join(IMAGE, 'image.json'), join(badGz, 'image.json'));
   writeFileSync(join(badGz, 'memory.bin.gz'), 'this is not gzip\n');
   const badReg = d('bad-register');
-  const j = JSON.parse(readFileSync(join(IMAGE, 'image.json'), 'utf8')) as { registers: Record<string, string> };
+  const j = JSON.parse(readFileSync(join(IMAGE, 'image.json'), 'utf8')) as {
+    registers: Record<string, string>;
+  };
   j.registers.SMMU_FOO = '0x1';
   writeFileSync(join(badReg, 'image.json'), JSON.stringify(j));
   copyFileSync(join(IMAGE, 'memory.bin.gz'), join(badReg, 'memory.bin.gz'));
@@ -91,7 +106,10 @@ afterAll(() => {
 
 describe.runIf(haveImage)('iommu-emu translate on the Linux/QEMU image', () => {
   it('batch: every one of the 2,336 DMAs gives the result QEMU gave', () => {
-    const expected = readFileSync(EXPECTED, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Expected);
+    const expected = readFileSync(EXPECTED, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Expected);
     expect(expected).toHaveLength(2336);
     const r = runs.batch!;
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -118,24 +136,41 @@ describe.runIf(haveImage)('iommu-emu translate on the Linux/QEMU image', () => {
       }
       const key = e.result === 'ok' ? 'ok' : String(e.qemu_detail).split(' ')[0]!;
       tally[key] = (tally[key] ?? 0) + 1;
-      if (!ok && mismatches.length < 10) mismatches.push(`line ${i + 1} ${JSON.stringify(e)}: want ${JSON.stringify(want)}, got ${lines[i]}`);
+      if (!ok && mismatches.length < 10)
+        mismatches.push(`line ${i + 1} ${JSON.stringify(e)}: want ${JSON.stringify(want)}, got ${lines[i]}`);
     });
     expect(mismatches).toEqual([]);
-    expect(tally).toEqual({ ok: 1825, SMMU_EVT_F_TRANSLATION: 506, SMMU_EVT_F_PERMISSION: 1, smmuv3_translate_abort: 4 });
+    expect(tally).toEqual({
+      ok: 1825,
+      SMMU_EVT_F_TRANSLATION: 506,
+      SMMU_EVT_F_PERMISSION: 1,
+      smmuv3_translate_abort: 4,
+    });
   });
 
   it('single request, --json: a mapped IOVA', () => {
-    expect(runs.singleOk).toEqual({ code: 0, stderr: '', stdout: '{"ok":true,"pa":"0x447ea010","perm":"rw"}\n' });
+    expect(runs.singleOk).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: '{"ok":true,"pa":"0x447ea010","perm":"rw"}\n',
+    });
   });
 
   it('single request, --json: an unmapped IOVA gives the F_TRANSLATION record', () => {
     const r = runs.singleFault!;
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    const out = JSON.parse(r.stdout) as { ok: boolean; event: { type: string; id: number; record: string[] } };
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean;
+      event: { type: string; id: number; record: string[] };
+    };
     // qword 0: StreamID 8, EventID 0x10; qword 1: CLASS IN (2), RnW 0 (write), PnU 1; qword 2: InputAddr.
     expect(out).toEqual({
       ok: false,
-      event: { type: 'F_TRANSLATION', id: 0x10, record: ['0x0000000800000010', '0x0000020200000000', '0x0000000000001010', '0x0000000000000000'] },
+      event: {
+        type: 'F_TRANSLATION',
+        id: 0x10,
+        record: ['0x0000000800000010', '0x0000020200000000', '0x0000000000001010', '0x0000000000000000'],
+      },
     });
     expect(r.stdout.split('\n')).toHaveLength(2);
   });
@@ -148,7 +183,10 @@ describe.runIf(haveImage)('iommu-emu translate on the Linux/QEMU image', () => {
   it.each<[string, string | RegExp]>([
     ['missing', `iommu-emu: image ${'TMP'}/no-such-image: no image.json\n`],
     ['badJson', /^iommu-emu: image TMP\/bad-json: image\.json is not valid JSON \([^\n]+\)\n$/],
-    ['badGz', 'iommu-emu: image TMP/bad-gzip: memory[0]: memory.bin.gz is not valid gzip (incorrect header check)\n'],
+    [
+      'badGz',
+      'iommu-emu: image TMP/bad-gzip: memory[0]: memory.bin.gz is not valid gzip (incorrect header check)\n',
+    ],
     ['badReg', 'iommu-emu: image TMP/bad-register: unknown register "SMMU_FOO"\n'],
     ['badIova', "iommu-emu: --iova: '0x12g4' is not a hex (0x...) or decimal number\n"],
     ['badAccess', 'iommu-emu: --access: access must be read, write or exec, got "rw"\n'],

@@ -15,7 +15,8 @@ const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, CMD_HEADER, EVT_HEADER];
 
 const U64_MAX = (1n << 64n) - 1n;
 const u64 = fc.bigInt({ min: 0n, max: U64_MAX });
-const qwordsOf = (l: Layout): fc.Arbitrary<bigint[]> => fc.array(u64, { minLength: l.bytes / 8, maxLength: l.bytes / 8 });
+const qwordsOf = (l: Layout): fc.Arbitrary<bigint[]> =>
+  fc.array(u64, { minLength: l.bytes / 8, maxLength: l.bytes / 8 });
 
 /** Raw mask of a field, in place. */
 const maskOf = (f: FieldDef): bigint => ((1n << BigInt(fieldWidth(f))) - 1n) << BigInt(f.lo);
@@ -33,7 +34,8 @@ function checkRoundTrip(l: Layout, f: FieldDef, q: readonly bigint[], raw: bigin
     const outside = i === f.qw ? ~maskOf(f) & U64_MAX : U64_MAX;
     expect((q2[i]! ^ q[i]!) & outside, `${l.name}.${f.name}: q${i} bits outside the field changed`).toBe(0n);
   }
-  for (const g of l.fields) if (g !== f && !overlaps(f, g)) expect(getField(q2, g), `${l.name}.${g.name}`).toBe(getField(q, g));
+  for (const g of l.fields)
+    if (g !== f && !overlaps(f, g)) expect(getField(q2, g), `${l.name}.${g.name}`).toBe(getField(q, g));
 }
 
 describe.each(LAYOUTS.map((l) => [l.name, l] as const))('%s', (_, l) => {
@@ -50,7 +52,8 @@ describe.each(LAYOUTS.map((l) => [l.name, l] as const))('%s', (_, l) => {
       // Deterministic edges: all-zeros, all-ones, and every single bit, over ones and zeros backgrounds.
       for (const bg of [0n, U64_MAX]) {
         const q = new Array<bigint>(l.bytes / 8).fill(bg);
-        for (const raw of [0n, max, ...Array.from({ length: fieldWidth(f) }, (_, b) => 1n << BigInt(b))]) checkRoundTrip(l, f, q, raw);
+        for (const raw of [0n, max, ...Array.from({ length: fieldWidth(f) }, (_, b) => 1n << BigInt(b))])
+          checkRoundTrip(l, f, q, raw);
       }
       fc.assert(
         fc.property(qwordsOf(l), fc.bigInt({ min: 0n, max }), (q, raw) => checkRoundTrip(l, f, q, raw)),
@@ -126,16 +129,21 @@ describe('type tables', () => {
   it.each([
     ['smmuv3-cmd', 2, CMD_BY_OP],
     ['smmuv3-evt', 4, EVT_BY_ID],
-  ] as const)('decodeStructure(%s) of random qwords never throws and picks by q0[7:0]', (structure, n, table) => {
-    fc.assert(
-      fc.property(fc.array(u64, { maxLength: n }), (q) => {
-        const d = decodeStructure(structure, q);
-        const def = table[Number((q[0] ?? 0n) & 0xffn)];
-        expect(d.known).toBe(def !== undefined);
-        expect(d.type).toBe(def ? def.name : `UNKNOWN(0x${((q[0] ?? 0n) & 0xffn).toString(16).padStart(2, '0')})`);
-        if (!d.known) expect(d.warnings).toEqual([]);
-      }),
-      { numRuns: 300 },
-    );
-  });
+  ] as const)(
+    'decodeStructure(%s) of random qwords never throws and picks by q0[7:0]',
+    (structure, n, table) => {
+      fc.assert(
+        fc.property(fc.array(u64, { maxLength: n }), (q) => {
+          const d = decodeStructure(structure, q);
+          const def = table[Number((q[0] ?? 0n) & 0xffn)];
+          expect(d.known).toBe(def !== undefined);
+          expect(d.type).toBe(
+            def ? def.name : `UNKNOWN(0x${((q[0] ?? 0n) & 0xffn).toString(16).padStart(2, '0')})`,
+          );
+          if (!d.known) expect(d.warnings).toEqual([]);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 });

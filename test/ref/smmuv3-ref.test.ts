@@ -7,13 +7,29 @@ import { linuxCd, PageTable } from '../../src/driver/smmuv3-driver.ts';
 import { CD } from '../../src/smmuv3/layouts.ts';
 import { EVT } from '../../src/smmuv3/events.ts';
 import {
-  ALL_PERMS, PR, PW, PX, REF_CLASS_CD, REF_CLASS_IN, REF_CLASS_TT, REF_U, REF_W, REF_X, refTranslate, UR, UW, UX,
+  ALL_PERMS,
+  PR,
+  PW,
+  PX,
+  REF_CLASS_CD,
+  REF_CLASS_IN,
+  REF_CLASS_TT,
+  REF_U,
+  REF_W,
+  REF_X,
+  refTranslate,
+  UR,
+  UW,
+  UX,
   type RefResult,
 } from '../../src/ref/smmuv3-ref.ts';
 import { makeMachine, RAM_BASE, type Machine, type MachineOptions } from '../smmuv3/ref-harness.ts';
 
 const ok = (r: RefResult) => {
-  if (r.kind !== 'ok') throw new Error(`expected a translation, got ${JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}`);
+  if (r.kind !== 'ok')
+    throw new Error(
+      `expected a translation, got ${JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}`,
+    );
   return r;
 };
 const fault = (r: RefResult) => {
@@ -95,7 +111,13 @@ describe('reference model: stage 1', () => {
     expect(r.pa).toBe(0x4012_3123n);
     expect(r.perm).toBe(PR | PW | UR | UW | UX);
     expect(ok(e.tr(1, va, REF_W | REF_U)).pa).toBe(0x4012_3123n);
-    expect(fault(e.tr(1, va, REF_X))).toMatchObject({ event: EVT.F_PERMISSION, s2: 0, cls: REF_CLASS_IN, record: true, razwi: false });
+    expect(fault(e.tr(1, va, REF_X))).toMatchObject({
+      event: EVT.F_PERMISSION,
+      s2: 0,
+      cls: REF_CLASS_IN,
+      record: true,
+      razwi: false,
+    });
   });
 
   it('AP = 11 is read-only; AP = 00 privileged only; PAN denies privileged data access to EL0 pages', () => {
@@ -142,7 +164,13 @@ describe('reference model: stage 1', () => {
     expect(fault(e.tr(1, w.va))).toMatchObject({ event: EVT.F_ACCESS, s2: 0 });
     e = env();
     w = fourLevel(e, 0x4012_3000n | AP(1) | PAGE, { HA: 1 });
-    expect(ok(e.tr(1, w.va)).updates).toEqual([{ addr: BigInt(w.t3 + 8), before: 0x4012_3000n | AP(1) | PAGE, after: 0x4012_3000n | AP(1) | PAGE | AF }]);
+    expect(ok(e.tr(1, w.va)).updates).toEqual([
+      {
+        addr: BigInt(w.t3 + 8),
+        before: 0x4012_3000n | AP(1) | PAGE,
+        after: 0x4012_3000n | AP(1) | PAGE | AF,
+      },
+    ]);
     e = env();
     w = fourLevel(e, 0x4012_3000n | AP(1) | PAGE, { AFFD: 1 });
     expect(ok(e.tr(1, w.va)).updates).toEqual([]);
@@ -165,7 +193,13 @@ describe('reference model: stage 1', () => {
     e.w(w.t3 + 8, 0x4012_3000n | AF | 0b01n); // level 3 with bit 1 clear: reserved
     expect(fault(e.tr(1, w.va)).event).toBe(EVT.F_TRANSLATION);
     e.w(w.t2 + 8, 0x1000_0000n | TABLE); // next level not backed
-    expect(fault(e.tr(1, w.va))).toMatchObject({ event: EVT.F_WALK_EABT, s2: 0, cls: REF_CLASS_TT, addr: 0x1000_0008n, ttWrite: false });
+    expect(fault(e.tr(1, w.va))).toMatchObject({
+      event: EVT.F_WALK_EABT,
+      s2: 0,
+      cls: REF_CLASS_TT,
+      addr: 0x1000_0008n,
+      ttWrite: false,
+    });
     e.w(w.t2 + 8, (1n << 47n) | BLOCK | AF); // 2 MiB block at 2^47, inside IPS 48
     expect(ok(e.tr(1, w.va)).pa).toBe((1n << 47n) | 0x1123n);
     e.w(w.t0 + 8, 0n);
@@ -187,7 +221,8 @@ describe('reference model: stage 1', () => {
     const pt1 = new PageTable(e.m.mem, e.m.alloc, 12, 48, 1);
     pt1.map(0xff80_0000_0000n, 0x4060_0000n, 0x1000n, { ap: 1 }); // VA 0xffff_ff80_0000_0000 in the upper half
     const cdt = e.m.drv.makeCdTable(0, 0);
-    const cd = (tbi: number) => linuxCd(pt0.root, 1, { EPD1: 0, T1SZ: 16, TG1: 2, TTB1: BigInt(pt1.root), TBI: tbi });
+    const cd = (tbi: number) =>
+      linuxCd(pt0.root, 1, { EPD1: 0, T1SZ: 16, TG1: 2, TTB1: BigInt(pt1.root), TBI: tbi });
     cdt.writeCd(1, 0, cd(0), false);
     e.m.drv.writeSte(1, { V: 1, Config: 5, ...cdt.steFields() }, false);
     expect(ok(e.tr(1, 0xffff_ff80_0000_0123n)).pa).toBe(0x4060_0123n);
@@ -241,10 +276,20 @@ describe('reference model: stage 1', () => {
   it('fault disposition: CD.R = 0 not recorded, CD.A = 0 RAZ/WI (TERM_MODEL 0), CD.S = 1 stalls', () => {
     let e = env({ termAbortOnly: false });
     let w = fourLevel(e, 0n, { R: 0, A: 0 });
-    expect(fault(e.tr(1, w.va))).toMatchObject({ event: EVT.F_TRANSLATION, record: false, razwi: true, stall: false });
+    expect(fault(e.tr(1, w.va))).toMatchObject({
+      event: EVT.F_TRANSLATION,
+      record: false,
+      razwi: true,
+      stall: false,
+    });
     e = env();
     w = fourLevel(e, 0n, { S: 1 });
-    expect(fault(e.tr(1, w.va))).toMatchObject({ event: EVT.F_TRANSLATION, record: true, stall: true, razwi: false });
+    expect(fault(e.tr(1, w.va))).toMatchObject({
+      event: EVT.F_TRANSLATION,
+      record: true,
+      stall: true,
+      razwi: false,
+    });
   });
 
   it('EL2 StreamWorld: one VA range and one privilege level; EL2-E2H: two ranges, two levels', () => {
@@ -286,7 +331,11 @@ describe('reference model: configuration checks', () => {
     expect(fault(e.tr(1, 0n, 0, 1)).event).toBe(EVT.C_BAD_STE); // S1CDMax > SSIDSIZE
     e.m.drv.writeSte(1, { V: 1, Config: 5, S1ContextPtr: 0x3000_0000n }, false);
     expect(fault(e.tr(1, 0n))).toMatchObject({ event: EVT.F_CD_FETCH, addr: 0x3000_0000n });
-    e.m.drv.writeSte(1, { V: 1, Config: 6, S2T0SZ: 24, S2SL0: 0, S2TG: 0, S2PS: 5, S2AA64: 1, S2TTB: BigInt(e.page()) }, false);
+    e.m.drv.writeSte(
+      1,
+      { V: 1, Config: 6, S2T0SZ: 24, S2SL0: 0, S2TG: 0, S2PS: 5, S2AA64: 1, S2TTB: BigInt(e.page()) },
+      false,
+    );
     expect(fault(e.tr(1, 0n)).event).toBe(EVT.C_BAD_STE); // 40-bit IPA cannot start at level 2
   });
 });
@@ -302,7 +351,18 @@ describe('reference model: stage 2 and nesting', () => {
     e.w(root + 512 * 8, BigInt(l2) | TABLE);
     e.w(l2, BigInt(l3) | TABLE);
     e.w(l3 + 8, 0x4070_0000n | AF | S2AP(3) | PAGE);
-    const ste = { V: 1, Config: 6, S2VMID: 1, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(root) };
+    const ste = {
+      V: 1,
+      Config: 6,
+      S2VMID: 1,
+      S2T0SZ: 24,
+      S2SL0: 1,
+      S2TG: 0,
+      S2PS: 5,
+      S2AA64: 1,
+      S2R: 1,
+      S2TTB: BigInt(root),
+    };
     e.m.drv.writeSte(1, ste, false);
     return { e, root, l2, l3, ste, ipa: 0x80_0000_1abcn };
   }
@@ -312,7 +372,12 @@ describe('reference model: stage 2 and nesting', () => {
     expect(ok(e.tr(1, ipa))).toMatchObject({ pa: 0x4070_0abcn, perm: ALL_PERMS });
     e.w(l3 + 8, 0x4070_0000n | AF | S2AP(1) | (0b10n << 53n) | PAGE); // read-only, XN both
     expect(ok(e.tr(1, ipa)).perm).toBe(PR | UR);
-    expect(fault(e.tr(1, ipa, REF_W))).toMatchObject({ event: EVT.F_PERMISSION, s2: 1, cls: REF_CLASS_IN, addr: ipa });
+    expect(fault(e.tr(1, ipa, REF_W))).toMatchObject({
+      event: EVT.F_PERMISSION,
+      s2: 1,
+      cls: REF_CLASS_IN,
+      addr: ipa,
+    });
     expect(fault(e.tr(1, 1n << 40n))).toMatchObject({ event: EVT.F_TRANSLATION, s2: 1, addr: 1n << 40n });
     expect(fault(e.tr(1, 1n << 48n))).toMatchObject({ event: EVT.F_ADDR_SIZE, s2: 0, cls: REF_CLASS_IN }); // beyond the SMMU IAS
   });
@@ -323,7 +388,9 @@ describe('reference model: stage 2 and nesting', () => {
     const d = 0x4070_0000n | S2AP(1) | DBM | PAGE;
     e.w(l3 + 8, d);
     expect(ok(e.tr(1, ipa)).updates).toEqual([{ addr: BigInt(l3 + 8), before: d, after: d | AF }]);
-    expect(ok(e.tr(1, ipa, REF_W)).updates).toEqual([{ addr: BigInt(l3 + 8), before: d, after: d | AF | (1n << 7n) }]);
+    expect(ok(e.tr(1, ipa, REF_W)).updates).toEqual([
+      { addr: BigInt(l3 + 8), before: d, after: d | AF | (1n << 7n) },
+    ]);
   });
 
   it('nested: CD and tables are IPAs; stage-2 faults carry CLASS CD / TT / IN; HTTU writes need S2 write permission', () => {
@@ -340,26 +407,62 @@ describe('reference model: stage 2 and nesting', () => {
     const cd = G + 0x8000;
     e.m.mem.writeQwords(cd, [0n]);
     const cdq = linuxCd(Number(ipa(t[0]!)), 9, { HA: 1 });
-    const ste = { V: 1, Config: 7, S1ContextPtr: ipa(cd), S2VMID: 2, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root) };
+    const ste = {
+      V: 1,
+      Config: 7,
+      S1ContextPtr: ipa(cd),
+      S2VMID: 2,
+      S2T0SZ: 24,
+      S2SL0: 1,
+      S2TG: 0,
+      S2PS: 5,
+      S2AA64: 1,
+      S2R: 1,
+      S2TTB: BigInt(s2.root),
+    };
     e.m.drv.writeSte(1, ste, false);
     e.m.mem.writeQwords(cd, encode(CD, cdq));
     const r = ok(e.tr(1, 0x5123n, REF_W));
     expect(r.pa).toBe(BigInt(G) + 0x10_0123n);
-    expect(r.updates).toEqual([{ addr: BigInt(t[3]! + 40), before: 0x10_0000n | AP(1) | PAGE, after: 0x10_0000n | AP(1) | PAGE | AF }]);
+    expect(r.updates).toEqual([
+      { addr: BigInt(t[3]! + 40), before: 0x10_0000n | AP(1) | PAGE, after: 0x10_0000n | AP(1) | PAGE | AF },
+    ]);
     // The guest's table page read-only at stage 2: the AF update is a stage-2 permission fault, CLASS TT, write.
     s2.map(0x4000n, BigInt(G + 0x4000), 0x1000n, { s2ap: 1 });
-    expect(fault(e.tr(1, 0x5123n))).toMatchObject({ event: EVT.F_PERMISSION, s2: 1, cls: REF_CLASS_TT, addr: 0x4028n, ttWrite: true });
+    expect(fault(e.tr(1, 0x5123n))).toMatchObject({
+      event: EVT.F_PERMISSION,
+      s2: 1,
+      cls: REF_CLASS_TT,
+      addr: 0x4028n,
+      ttWrite: true,
+    });
     // A table page unmapped at stage 2: translation fault, CLASS TT, read.
     s2.unmap(0x2000n);
-    expect(fault(e.tr(1, 0x5123n))).toMatchObject({ event: EVT.F_TRANSLATION, s2: 1, cls: REF_CLASS_TT, addr: 0x2000n, ttWrite: false });
+    expect(fault(e.tr(1, 0x5123n))).toMatchObject({
+      event: EVT.F_TRANSLATION,
+      s2: 1,
+      cls: REF_CLASS_TT,
+      addr: 0x2000n,
+      ttWrite: false,
+    });
     // The CD page unmapped at stage 2: CLASS CD.
     s2.unmap(0x8000n);
-    expect(fault(e.tr(1, 0x5123n))).toMatchObject({ event: EVT.F_TRANSLATION, s2: 1, cls: REF_CLASS_CD, addr: 0x8000n });
+    expect(fault(e.tr(1, 0x5123n))).toMatchObject({
+      event: EVT.F_TRANSLATION,
+      s2: 1,
+      cls: REF_CLASS_CD,
+      addr: 0x8000n,
+    });
     // Output IPA beyond the stage-2 mapping: CLASS IN.
     s2.map(0x8000n, BigInt(G + 0x8000), 0x1000n, { s2ap: 3 });
     s2.map(0x2000n, BigInt(G + 0x2000), 0x1000n, { s2ap: 3 });
     s2.map(0x4000n, BigInt(G + 0x4000), 0x1000n, { s2ap: 3 });
     e.w(t[3]! + 5 * 8, 0x30_0000n | AF | AP(1) | PAGE);
-    expect(fault(e.tr(1, 0x5123n))).toMatchObject({ event: EVT.F_TRANSLATION, s2: 1, cls: REF_CLASS_IN, addr: 0x30_0123n });
+    expect(fault(e.tr(1, 0x5123n))).toMatchObject({
+      event: EVT.F_TRANSLATION,
+      s2: 1,
+      cls: REF_CLASS_IN,
+      addr: 0x30_0123n,
+    });
   });
 });

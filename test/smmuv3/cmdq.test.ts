@@ -12,11 +12,27 @@ import { pageRequest } from '../../src/smmuv3/evtq.ts';
 import type { PageTable } from '../../src/driver/smmuv3-driver.ts';
 import { regValue } from '../../src/smmuv3/regs.ts';
 import {
-  ACC_W, ST_ABORT, ST_OK, ST_STALL, cdFields, events, expectNoEvent, expectOneEvent, rig, s1Stream, s1Table, s2Fields, s2Table,
-  tx, type Fields, type Rig,
+  ACC_W,
+  ST_ABORT,
+  ST_OK,
+  ST_STALL,
+  cdFields,
+  events,
+  expectNoEvent,
+  expectOneEvent,
+  rig,
+  s1Stream,
+  s1Table,
+  s2Fields,
+  s2Table,
+  tx,
+  type Fields,
+  type Rig,
 } from './harness.ts';
 
-const CERROR_ILL = 1, CERROR_ABT = 2, CERROR_ATC_INV_SYNC = 3;
+const CERROR_ILL = 1,
+  CERROR_ABT = 2,
+  CERROR_ATC_INV_SYNC = 3;
 const VA = 0x55_0000_0000n;
 const PAGES = 8;
 
@@ -41,14 +57,35 @@ describe('CFGI_* in caching mode: the stale configuration is used until invalida
     for (let s = 0x10; s <= 0x14; s++) expect(tx(r, s, -1, 0x1000n).status).toBe(ST_OK); // stale
     return r;
   }
-  const states = (r: Rig) => [0x10, 0x11, 0x12, 0x13, 0x14].map((s) => (tx(r, s, -1, 0x1000n).status === ST_OK ? 'old' : 'new'));
+  const states = (r: Rig) =>
+    [0x10, 0x11, 0x12, 0x13, 0x14].map((s) => (tx(r, s, -1, 0x1000n).status === ST_OK ? 'old' : 'new'));
 
   it.each<[string, CmdName, Fields, string[]]>([
-    ['CFGI_STE (StreamID 0x12)', 'CFGI_STE', { StreamID: 0x12, Leaf: 1 }, ['old', 'old', 'new', 'old', 'old']],
+    [
+      'CFGI_STE (StreamID 0x12)',
+      'CFGI_STE',
+      { StreamID: 0x12, Leaf: 1 },
+      ['old', 'old', 'new', 'old', 'old'],
+    ],
     ['CFGI_STE with Leaf = 0', 'CFGI_STE', { StreamID: 0x14, Leaf: 0 }, ['old', 'old', 'old', 'old', 'new']],
-    ['CFGI_STE_RANGE (0x10, Range 1: 4 StreamIDs)', 'CFGI_STE_RANGE', { StreamID: 0x10, Range: 1 }, ['new', 'new', 'new', 'new', 'old']],
-    ['CFGI_STE_RANGE (0x13, Range 0: the aligned pair 0x12-0x13)', 'CFGI_STE_RANGE', { StreamID: 0x13, Range: 0 }, ['old', 'old', 'new', 'new', 'old']],
-    ['CFGI_ALL (CFGI_STE_RANGE Range 31)', 'CFGI_STE_RANGE', { Range: 31 }, ['new', 'new', 'new', 'new', 'new']],
+    [
+      'CFGI_STE_RANGE (0x10, Range 1: 4 StreamIDs)',
+      'CFGI_STE_RANGE',
+      { StreamID: 0x10, Range: 1 },
+      ['new', 'new', 'new', 'new', 'old'],
+    ],
+    [
+      'CFGI_STE_RANGE (0x13, Range 0: the aligned pair 0x12-0x13)',
+      'CFGI_STE_RANGE',
+      { StreamID: 0x13, Range: 0 },
+      ['old', 'old', 'new', 'new', 'old'],
+    ],
+    [
+      'CFGI_ALL (CFGI_STE_RANGE Range 31)',
+      'CFGI_STE_RANGE',
+      { Range: 31 },
+      ['new', 'new', 'new', 'new', 'new'],
+    ],
   ])('%s', (_n, name, fields, expected) => {
     const r = staleStes();
     r.drv.cmd(name, fields);
@@ -68,10 +105,11 @@ describe('CFGI_* in caching mode: the stale configuration is used until invalida
     newPt.map(VA, 0x9000_0000n, 0x1000n);
     for (let n = 0; n < 4; n++) cdt.writeCd(5, n, cdFields(oldPt, 1 + n), false);
     r.drv.writeSte(5, { V: 1, Config: 5, ...cdt.steFields(), S1DSS: 2 });
-    const state = () => [-1, 1, 2, 3].map((n) => {
-      const t = tx(r, 5, n, VA, 0);
-      return t.pa === 0x8000_0000 ? 'old' : t.pa === 0x9000_0000 ? 'new' : `status ${t.status}`;
-    });
+    const state = () =>
+      [-1, 1, 2, 3].map((n) => {
+        const t = tx(r, 5, n, VA, 0);
+        return t.pa === 0x8000_0000 ? 'old' : t.pa === 0x9000_0000 ? 'new' : `status ${t.status}`;
+      });
     expect(state()).toEqual(['old', 'old', 'old', 'old']);
     for (let n = 0; n < 4; n++) cdt.writeCd(5, n, cdFields(newPt, 11 + n), false);
     expect(state()).toEqual(['old', 'old', 'old', 'old']);
@@ -79,11 +117,31 @@ describe('CFGI_* in caching mode: the stale configuration is used until invalida
   }
 
   it.each<[string, CmdName, Fields, string[]]>([
-    ['CFGI_CD (SubstreamID 2)', 'CFGI_CD', { StreamID: 5, SubstreamID: 2, Leaf: 1 }, ['old', 'old', 'new', 'old']],
-    ['CFGI_CD (SubstreamID 0: also the non-substream traffic through CD 0)', 'CFGI_CD', { StreamID: 5, SubstreamID: 0, Leaf: 1 }, ['new', 'old', 'old', 'old']],
-    ['CFGI_CD for another stream', 'CFGI_CD', { StreamID: 6, SubstreamID: 2, Leaf: 1 }, ['old', 'old', 'old', 'old']],
+    [
+      'CFGI_CD (SubstreamID 2)',
+      'CFGI_CD',
+      { StreamID: 5, SubstreamID: 2, Leaf: 1 },
+      ['old', 'old', 'new', 'old'],
+    ],
+    [
+      'CFGI_CD (SubstreamID 0: also the non-substream traffic through CD 0)',
+      'CFGI_CD',
+      { StreamID: 5, SubstreamID: 0, Leaf: 1 },
+      ['new', 'old', 'old', 'old'],
+    ],
+    [
+      'CFGI_CD for another stream',
+      'CFGI_CD',
+      { StreamID: 6, SubstreamID: 2, Leaf: 1 },
+      ['old', 'old', 'old', 'old'],
+    ],
     ['CFGI_CD_ALL', 'CFGI_CD_ALL', { StreamID: 5 }, ['new', 'new', 'new', 'new']],
-    ['CFGI_STE also drops the CDs fetched through it', 'CFGI_STE', { StreamID: 5, Leaf: 0 }, ['new', 'new', 'new', 'new']],
+    [
+      'CFGI_STE also drops the CDs fetched through it',
+      'CFGI_STE',
+      { StreamID: 5, Leaf: 0 },
+      ['new', 'new', 'new', 'new'],
+    ],
   ])('%s', (_n, name, fields, expected) => {
     const { r, state } = staleCds();
     r.drv.cmd(name, fields);
@@ -120,12 +178,26 @@ interface TlbRig {
 function tlbRig(opts: { hyp?: boolean; ril?: boolean } = {}): TlbRig {
   const r = rig({ caching: true, ...opts });
   const streams: Record<string, { sid: number; pt: PageTable; base: number }> = {};
-  const add = (name: string, sid: number, base: number, pt: PageTable, ste: Fields, asid: number, vmid: number) => {
+  const add = (
+    name: string,
+    sid: number,
+    base: number,
+    pt: PageTable,
+    ste: Fields,
+    asid: number,
+    vmid: number,
+  ) => {
     streams[name] = { sid, pt, base };
     if (Object.keys(ste).length === 0) {
       const cdt = r.drv.makeCdTable(0, 0);
       cdt.writeCd(sid, 0, cdFields(pt, asid), false);
-      r.drv.writeSte(sid, { V: 1, Config: 5, ...cdt.steFields(), S2VMID: vmid, ...(name === 'el2' ? { STRW: 2 } : {}) });
+      r.drv.writeSte(sid, {
+        V: 1,
+        Config: 5,
+        ...cdt.steFields(),
+        S2VMID: vmid,
+        ...(name === 'el2' ? { STRW: 2 } : {}),
+      });
     } else r.drv.writeSte(sid, ste);
   };
   add('s1a', 1, 0x8000_0000, s1Table(r), {}, 1, 0);
@@ -171,17 +243,67 @@ describe('TLBI_* in caching mode: exactly the scope of each command is refreshed
   it.each<[string, CmdName, Fields, Partial<typeof ALL_OLD>]>([
     ['TLBI_NH_ALL (VMID 0)', 'TLBI_NH_ALL', { VMID: 0 }, { s1a: ALL_NEW, s1b: ALL_NEW }],
     ['TLBI_NH_ALL (VMID 3)', 'TLBI_NH_ALL', { VMID: 3 }, { s1v: ALL_NEW }],
-    ['TLBI_NH_ASID (VMID 0, ASID 1): the global page survives', 'TLBI_NH_ASID', { VMID: 0, ASID: 1 }, { s1a: 'nnnnnnno' }],
-    ['TLBI_NH_VA (VMID 0, ASID 1, page 2)', 'TLBI_NH_VA', { VMID: 0, ASID: 1, Address: page(2) }, { s1a: 'oonooooo' }],
-    ['TLBI_NH_VA (ASID 2, page 7): also the global entry of ASID 1', 'TLBI_NH_VA', { VMID: 0, ASID: 2, Address: page(7) }, { s1a: 'ooooooon', s1b: 'ooooooon' }],
-    ['TLBI_NH_VAA (VMID 0, page 2): every ASID', 'TLBI_NH_VAA', { VMID: 0, Address: page(2) }, { s1a: 'oonooooo', s1b: 'oonooooo' }],
-    ['TLBI_NH_VA range: TG 4K, NUM 3, SCALE 0 from page 1', 'TLBI_NH_VA', { VMID: 0, ASID: 1, Address: page(1), TG: 1, NUM: 3 }, { s1a: 'onnnnooo' }],
-    ['TLBI_NH_VA range: NUM 1, SCALE 1 (4 pages) from page 0', 'TLBI_NH_VA', { VMID: 0, ASID: 1, Address: page(0), TG: 1, NUM: 1, SCALE: 1 }, { s1a: 'nnnnoooo' }],
-    ['TLBI_NH_VAA range: NUM 0, SCALE 1 (2 pages) from page 6', 'TLBI_NH_VAA', { VMID: 0, Address: page(6), TG: 1, SCALE: 1 }, { s1a: 'oooooonn', s1b: 'oooooonn' }],
-    ['TLBI_NH_VA single page with a level hint (TG 4K, TTL 3)', 'TLBI_NH_VA', { VMID: 0, ASID: 1, Address: page(5), TG: 1, TTL: 3 }, { s1a: 'ooooonoo' }],
-    ['TLBI_S12_VMALL (VMID 3): stage 1 and stage 2 of the VM', 'TLBI_S12_VMALL', { VMID: 3 }, { s1v: ALL_NEW, s2: ALL_NEW }],
+    [
+      'TLBI_NH_ASID (VMID 0, ASID 1): the global page survives',
+      'TLBI_NH_ASID',
+      { VMID: 0, ASID: 1 },
+      { s1a: 'nnnnnnno' },
+    ],
+    [
+      'TLBI_NH_VA (VMID 0, ASID 1, page 2)',
+      'TLBI_NH_VA',
+      { VMID: 0, ASID: 1, Address: page(2) },
+      { s1a: 'oonooooo' },
+    ],
+    [
+      'TLBI_NH_VA (ASID 2, page 7): also the global entry of ASID 1',
+      'TLBI_NH_VA',
+      { VMID: 0, ASID: 2, Address: page(7) },
+      { s1a: 'ooooooon', s1b: 'ooooooon' },
+    ],
+    [
+      'TLBI_NH_VAA (VMID 0, page 2): every ASID',
+      'TLBI_NH_VAA',
+      { VMID: 0, Address: page(2) },
+      { s1a: 'oonooooo', s1b: 'oonooooo' },
+    ],
+    [
+      'TLBI_NH_VA range: TG 4K, NUM 3, SCALE 0 from page 1',
+      'TLBI_NH_VA',
+      { VMID: 0, ASID: 1, Address: page(1), TG: 1, NUM: 3 },
+      { s1a: 'onnnnooo' },
+    ],
+    [
+      'TLBI_NH_VA range: NUM 1, SCALE 1 (4 pages) from page 0',
+      'TLBI_NH_VA',
+      { VMID: 0, ASID: 1, Address: page(0), TG: 1, NUM: 1, SCALE: 1 },
+      { s1a: 'nnnnoooo' },
+    ],
+    [
+      'TLBI_NH_VAA range: NUM 0, SCALE 1 (2 pages) from page 6',
+      'TLBI_NH_VAA',
+      { VMID: 0, Address: page(6), TG: 1, SCALE: 1 },
+      { s1a: 'oooooonn', s1b: 'oooooonn' },
+    ],
+    [
+      'TLBI_NH_VA single page with a level hint (TG 4K, TTL 3)',
+      'TLBI_NH_VA',
+      { VMID: 0, ASID: 1, Address: page(5), TG: 1, TTL: 3 },
+      { s1a: 'ooooonoo' },
+    ],
+    [
+      'TLBI_S12_VMALL (VMID 3): stage 1 and stage 2 of the VM',
+      'TLBI_S12_VMALL',
+      { VMID: 3 },
+      { s1v: ALL_NEW, s2: ALL_NEW },
+    ],
     ['TLBI_S2_IPA (VMID 3, IPA page 3)', 'TLBI_S2_IPA', { VMID: 3, Address: page(3) }, { s2: 'ooonoooo' }],
-    ['TLBI_S2_IPA range: TG 4K, NUM 1 from page 3', 'TLBI_S2_IPA', { VMID: 3, Address: page(3), TG: 1, NUM: 1 }, { s2: 'ooonnooo' }],
+    [
+      'TLBI_S2_IPA range: TG 4K, NUM 1 from page 3',
+      'TLBI_S2_IPA',
+      { VMID: 3, Address: page(3), TG: 1, NUM: 1 },
+      { s2: 'ooonnooo' },
+    ],
     ['TLBI_S2_IPA for another VMID', 'TLBI_S2_IPA', { VMID: 4, Address: page(3) }, {}],
     ['TLBI_NSNH_ALL', 'TLBI_NSNH_ALL', {}, { s1a: ALL_NEW, s1b: ALL_NEW, s1v: ALL_NEW, s2: ALL_NEW }],
   ])('%s', (_n, name, fields, changed) => {
@@ -242,7 +364,12 @@ describe('TLBI_* in caching mode: exactly the scope of each command is refreshed
 
   it.each<[string, CmdName, Fields, string]>([
     ['TLBI_EL2_ALL', 'TLBI_EL2_ALL', {}, ALL_NEW],
-    ['TLBI_EL2_VA (page 4; E2H = 0: the ASID parameter is ignored)', 'TLBI_EL2_VA', { ASID: 0, Address: page(4) }, 'oooonooo'],
+    [
+      'TLBI_EL2_VA (page 4; E2H = 0: the ASID parameter is ignored)',
+      'TLBI_EL2_VA',
+      { ASID: 0, Address: page(4) },
+      'oooonooo',
+    ],
     ['TLBI_EL2_VAA (page 4)', 'TLBI_EL2_VAA', { Address: page(4) }, 'oooonooo'],
     ['TLBI_NH_ALL does not touch EL2 entries', 'TLBI_NH_ALL', { VMID: 0 }, 'oooooooo'],
     ['TLBI_NSNH_ALL does not touch EL2 entries', 'TLBI_NSNH_ALL', {}, 'oooooooo'],
@@ -278,9 +405,17 @@ describe('ATC_INV, PRI_RESP', () => {
     r.drv.cmd('ATC_INV', { StreamID: 9, Size: 52 });
     const syncAt = prodWr(r);
     r.drv.sync();
-    expect({ err: consErr(r), rd: consRd(r), cmdqErr: gerrorActive(r) & 1 }).toEqual({ err: CERROR_ATC_INV_SYNC, rd: syncAt, cmdqErr: 1 });
+    expect({ err: consErr(r), rd: consRd(r), cmdqErr: gerrorActive(r) & 1 }).toEqual({
+      err: CERROR_ATC_INV_SYNC,
+      rd: syncAt,
+      cmdqErr: 1,
+    });
     ack(r);
-    expect({ err: consErr(r), rd: consRd(r), active: gerrorActive(r) }).toEqual({ err: 0, rd: prodWr(r), active: 0 });
+    expect({ err: consErr(r), rd: consRd(r), active: gerrorActive(r) }).toEqual({
+      err: 0,
+      rd: prodWr(r),
+      active: 0,
+    });
   });
 
   it('ATC_INV without IDR0.ATS: CERROR_ILL', () => {
@@ -291,7 +426,9 @@ describe('ATC_INV, PRI_RESP', () => {
 
   it('PRI_RESP answers a page request group', () => {
     const r = rig();
-    expect(pageRequest(r.smmu, { sid: 4, ssid: 1, addr: 0x7000n, read: true, last: true, prgIndex: 0x1a5 })).toBe(true);
+    expect(
+      pageRequest(r.smmu, { sid: 4, ssid: 1, addr: 0x7000n, read: true, last: true, prgIndex: 0x1a5 }),
+    ).toBe(true);
     r.drv.cmd('PRI_RESP', { StreamID: 4, SSV: 1, SubstreamID: 1, PRGIndex: 0x1a5, Resp: 2 });
     r.drv.cmd('PRI_RESP', { StreamID: 4, PRGIndex: 3, Resp: 0 });
     r.drv.sync();
@@ -330,7 +467,14 @@ describe('stalls: CD.S = 1 (STALL_MODEL 0b00), RESUME, STALL_TERM', () => {
   it('a stalled fault is recorded (even with CD.R = 0) with Stall = 1 and its STAG', () => {
     const r = stalling();
     const stag = stall(r, 1);
-    expectOneEvent(r, 'F_TRANSLATION', { StreamID: 1, Stall: 1, STAG: stag, RnW: 0, S2: 0, InputAddr: VA + 0x5010n });
+    expectOneEvent(r, 'F_TRANSLATION', {
+      StreamID: 1,
+      Stall: 1,
+      STAG: stag,
+      RnW: 0,
+      S2: 0,
+      InputAddr: VA + 0x5010n,
+    });
     expect(r.smmu.stallOutcome(1, stag)).toBe('pending');
   });
 
@@ -356,7 +500,11 @@ describe('stalls: CD.S = 1 (STALL_MODEL 0b00), RESUME, STALL_TERM', () => {
     const c = stall(r, 2);
     r.drv.cmd('STALL_TERM', { StreamID: 1 });
     r.drv.sync();
-    expect([r.smmu.stallOutcome(1, a), r.smmu.stallOutcome(1, b), r.smmu.stallOutcome(2, c)]).toEqual(['abort', 'abort', 'pending']);
+    expect([r.smmu.stallOutcome(1, a), r.smmu.stallOutcome(1, b), r.smmu.stallOutcome(2, c)]).toEqual([
+      'abort',
+      'abort',
+      'pending',
+    ]);
   });
 });
 
@@ -368,7 +516,11 @@ describe('PREFETCH_*, SYNC completion signals', () => {
     r.drv.cmd('PREFETCH_ADDR', { StreamID: 3, SSV: 1, SubstreamID: 1, Address: 0x1000n, Size: 2 });
     r.drv.cmd('PREFETCH_CONFIG', { StreamID: 0xffff }); // beyond the stream table: still no event
     r.drv.sync();
-    expect({ err: consErr(r), rd: consRd(r), gerror: gerrorActive(r) }).toEqual({ err: 0, rd: prodWr(r), gerror: 0 });
+    expect({ err: consErr(r), rd: consRd(r), gerror: gerrorActive(r) }).toEqual({
+      err: 0,
+      rd: prodWr(r),
+      gerror: 0,
+    });
     expectNoEvent(r);
   });
 
@@ -416,23 +568,39 @@ describe('command errors (§7.1) and queue wrap', () => {
     const badAt = prodWr(r);
     r.drv.rawCmd([0xffn, 0n]);
     r.drv.cmd('SYNC', { CS: 1, MSIData: 0x1111, MSIAddress: BigInt(word) });
-    expect({ err: consErr(r), rd: consRd(r), gerror: r.drv.r32('GERROR') & 1, active: gerrorActive(r) })
-      .toEqual({ err: CERROR_ILL, rd: badAt, gerror: 1, active: 1 });
+    expect({
+      err: consErr(r),
+      rd: consRd(r),
+      gerror: r.drv.r32('GERROR') & 1,
+      active: gerrorActive(r),
+    }).toEqual({ err: CERROR_ILL, rd: badAt, gerror: 1, active: 1 });
     expect(r.smmu.irqs.gerror).toBe(gerrorIrqs + 1);
     expect(r.mem.read32(word)).toBe(0); // the SYNC behind the bad command did not run
     r.drv.cmd('SYNC', { CS: 1, MSIData: 0x2222, MSIAddress: BigInt(word + 4) }); // nor does a new one
-    expect({ rd: consRd(r), w0: r.mem.read32(word), w1: r.mem.read32(word + 4) }).toEqual({ rd: badAt, w0: 0, w1: 0 });
+    expect({ rd: consRd(r), w0: r.mem.read32(word), w1: r.mem.read32(word + 4) }).toEqual({
+      rd: badAt,
+      w0: 0,
+      w1: 0,
+    });
 
     // Acknowledging without fixing the command: it is fetched again and fails again (GERROR toggles back).
     ack(r);
-    expect({ err: consErr(r), rd: consRd(r), gerror: r.drv.r32('GERROR') & 1, active: gerrorActive(r) })
-      .toEqual({ err: CERROR_ILL, rd: badAt, gerror: 0, active: 1 });
+    expect({
+      err: consErr(r),
+      rd: consRd(r),
+      gerror: r.drv.r32('GERROR') & 1,
+      active: gerrorActive(r),
+    }).toEqual({ err: CERROR_ILL, rd: badAt, gerror: 0, active: 1 });
 
     // Software replaces the bad command (as Linux does, with a CMD_SYNC) and acknowledges.
     r.mem.writeQwords(r.drv.cmdqBase + badAt * 16, [0x46n, 0n]);
     ack(r);
-    expect({ rd: consRd(r), active: gerrorActive(r), w0: r.mem.read32(word), w1: r.mem.read32(word + 4) })
-      .toEqual({ rd: prodWr(r), active: 0, w0: 0x1111, w1: 0x2222 });
+    expect({
+      rd: consRd(r),
+      active: gerrorActive(r),
+      w0: r.mem.read32(word),
+      w1: r.mem.read32(word + 4),
+    }).toEqual({ rd: prodWr(r), active: 0, w0: 0x1111, w1: 0x2222 });
   });
 
   it.each<[string, bigint[]]>([
@@ -453,7 +621,11 @@ describe('command errors (§7.1) and queue wrap', () => {
     r.drv.w32('CMDQ_CONS', 0);
     r.drv.w32('CR0', regValue('CR0', { SMMUEN: 1, EVENTQEN: 1, PRIQEN: 1, CMDQEN: 1 }));
     r.drv.w32('CMDQ_PROD', 1);
-    expect({ err: consErr(r), rd: cons(r) & 0x1f, active: gerrorActive(r) }).toEqual({ err: CERROR_ABT, rd: 0, active: 1 });
+    expect({ err: consErr(r), rd: cons(r) & 0x1f, active: gerrorActive(r) }).toEqual({
+      err: CERROR_ABT,
+      rd: 0,
+      active: 1,
+    });
   });
 
   it('the command queue wraps: CONS follows PROD through the wrap bit', () => {

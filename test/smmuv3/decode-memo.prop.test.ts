@@ -54,7 +54,10 @@ const HIGH = 1n << 48n; // an address bit beyond IPS 48
 function cdBytes(w: World, c: CdState): Record<string, number | bigint> {
   const f: Record<string, number | bigint> = {
     ...cdFields(w.pts[c.t0]!, 1), // one ASID: a change of table differs in the TTB0 word alone
-    EPD1: 0, TG1: 2, T1SZ: 16, TTB1: BigInt(w.pts[c.t1]!.root),
+    EPD1: 0,
+    TG1: 2,
+    T1SZ: 16,
+    TTB1: BigInt(w.pts[c.t1]!.root),
   };
   if (c.bad === 'V') f.V = 0;
   if (c.bad === 'EPD1') f.EPD1 = 1;
@@ -75,7 +78,19 @@ function writeSte(w: World, sid: number, s: SteState): void {
   if (s.s2bad === 'VMID') s2.S2VMID = 0x100;
   if (s.s2bad === 'S2T0SZ') s2.S2T0SZ = 50;
   if (s.s2bad === 'S2TTB') s2.S2TTB = BigInt(s2.S2TTB!) | HIGH;
-  w.r.drv.writeSte(sid, { V: 1, Config: config, ...w.cdts[sid]!.steFields(), S1CDMax: s.cdmax, S1DSS: s.s1dss, PRIVCFG: s.privcfg, ...s2 }, false);
+  w.r.drv.writeSte(
+    sid,
+    {
+      V: 1,
+      Config: config,
+      ...w.cdts[sid]!.steFields(),
+      S1CDMax: s.cdmax,
+      S1DSS: s.s1dss,
+      PRIVCFG: s.privcfg,
+      ...s2,
+    },
+    false,
+  );
   w.ste[sid] = s;
 }
 
@@ -99,7 +114,8 @@ function world(): World {
   for (let sid = 0; sid < STREAMS; sid++) {
     w.cdts.push(r.drv.makeCdTable(CDMAX, 0));
     // The same tables and ASIDs for every stream: CDs with identical bytes under different STEs.
-    for (let ssid = 0; ssid < 1 << CDMAX; ssid++) writeCd(w, sid, ssid, { t0: ssid % TABLES, t1: (ssid >> 2) % TABLES, bad: 'none' });
+    for (let ssid = 0; ssid < 1 << CDMAX; ssid++)
+      writeCd(w, sid, ssid, { t0: ssid % TABLES, t1: (ssid >> 2) % TABLES, bad: 'none' });
     writeSte(w, sid, { config: 'S1', cdmax: CDMAX, s1dss: 2, privcfg: 0, s2t: 0, s2bad: 'none' });
   }
   return w;
@@ -130,7 +146,10 @@ function check(w: World, sid: number, ssid: number, hiRange: boolean): void {
   const x = tx(w.r, sid, ssid, hiRange ? IOVA1 : IOVA0);
   const want = expected(w, sid, ssid, hiRange);
   const got = x.status === ST_OK ? x.pa : x.status === ST_ABORT && x.event === 0 ? 'abort' : x.event;
-  expect(got, `sid ${sid} ssid ${ssid} ${hiRange ? 'TTB1' : 'TTB0'} range; STE ${JSON.stringify(w.ste[sid])}`).toBe(want);
+  expect(
+    got,
+    `sid ${sid} ssid ${ssid} ${hiRange ? 'TTB1' : 'TTB0'} range; STE ${JSON.stringify(w.ste[sid])}`,
+  ).toBe(want);
 }
 
 const sid = fc.integer({ min: 0, max: STREAMS - 1 });
@@ -142,20 +161,38 @@ const table = fc.integer({ min: 0, max: TABLES - 1 });
 const cdChange = fc.oneof(
   fc.record({ t0: table }),
   fc.record({ t1: table }),
-  fc.record({ bad: fc.constantFrom('none', 'V', 'EPD1', 'AA64', 'TTB0', 'TTB1') as fc.Arbitrary<CdState['bad']> }),
+  fc.record({
+    bad: fc.constantFrom('none', 'V', 'EPD1', 'AA64', 'TTB0', 'TTB1') as fc.Arbitrary<CdState['bad']>,
+  }),
 );
 const steChange = fc.oneof(
-  fc.record({ config: fc.constantFrom('S1', 'S1', 'S1', 'S2', 'bypass', 'abort') as fc.Arbitrary<SteState['config']> }),
+  fc.record({
+    config: fc.constantFrom('S1', 'S1', 'S1', 'S2', 'bypass', 'abort') as fc.Arbitrary<SteState['config']>,
+  }),
   fc.record({ cdmax: fc.constantFrom(CDMAX, CDMAX, 1, 4) }),
   fc.record({ s1dss: fc.integer({ min: 0, max: 2 }) }),
   fc.record({ privcfg: fc.constantFrom(0, 2) }),
   fc.record({ s2t: fc.integer({ min: 0, max: 1 }) }),
-  fc.record({ s2bad: fc.constantFrom('none', 'none', 'VMID', 'S2T0SZ', 'S2TTB') as fc.Arbitrary<SteState['s2bad']> }),
+  fc.record({
+    s2bad: fc.constantFrom('none', 'none', 'VMID', 'S2T0SZ', 'S2TTB') as fc.Arbitrary<SteState['s2bad']>,
+  }),
 );
 const op = fc.oneof(
   { weight: 4, arbitrary: fc.record({ k: fc.constant('tx' as const), sid, ssid, hi: fc.boolean() }) },
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('cd' as const), sid, ssid: fc.integer({ min: 0, max: (1 << CDMAX) - 1 }), cd: cdChange, hi: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('ste' as const), sid, ste: steChange, ssid, hi: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('cd' as const),
+      sid,
+      ssid: fc.integer({ min: 0, max: (1 << CDMAX) - 1 }),
+      cd: cdChange,
+      hi: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ k: fc.constant('ste' as const), sid, ste: steChange, ssid, hi: fc.boolean() }),
+  },
 );
 
 describe('decode memo (walk mode)', () => {

@@ -5,7 +5,12 @@
 import { expect } from 'vitest';
 import { PhysMem } from '../../src/mem/phys-mem.ts';
 import {
-  PageAllocator, PageTable, Smmuv3Driver, type CdTable, type DriverOptions, type MapAttrs,
+  PageAllocator,
+  PageTable,
+  Smmuv3Driver,
+  type CdTable,
+  type DriverOptions,
+  type MapAttrs,
 } from '../../src/driver/smmuv3-driver.ts';
 import { regValue } from '../../src/smmuv3/regs.ts';
 import { SMMUv3, type ModelOptions } from '../../src/smmuv3/smmuv3.ts';
@@ -60,18 +65,46 @@ export function sl0Of(granule: number, level: number): number {
 }
 
 /** STE stage-2 fields for a table built by s2Table. */
-export function s2Fields(pt: PageTable, vmid: number, extra: Record<string, number | bigint> = {}): Record<string, number | bigint> {
+export function s2Fields(
+  pt: PageTable,
+  vmid: number,
+  extra: Record<string, number | bigint> = {},
+): Record<string, number | bigint> {
   return {
-    S2VMID: vmid, S2T0SZ: 64 - pt.ias, S2SL0: sl0Of(pt.granule, pt.startLevel), S2TG: TG0[pt.granule], S2PS: 5, S2AA64: 1,
-    S2R: 1, S2TTB: BigInt(pt.root), ...extra,
+    S2VMID: vmid,
+    S2T0SZ: 64 - pt.ias,
+    S2SL0: sl0Of(pt.granule, pt.startLevel),
+    S2TG: TG0[pt.granule],
+    S2PS: 5,
+    S2AA64: 1,
+    S2R: 1,
+    S2TTB: BigInt(pt.root),
+    ...extra,
   };
 }
 
 /** CD fields: AArch64, TTB0 only, R = A = 1, IPS 48. */
-export function cdFields(pt: PageTable, asid: number, extra: Record<string, number | bigint> = {}): Record<string, number | bigint> {
+export function cdFields(
+  pt: PageTable,
+  asid: number,
+  extra: Record<string, number | bigint> = {},
+): Record<string, number | bigint> {
   return {
-    V: 1, T0SZ: 64 - pt.ias, TG0: TG0[pt.granule], IR0: 1, OR0: 1, SH0: 3, EPD1: 1, IPS: 5, AA64: 1, R: 1, A: 1, ASET: 1,
-    ASID: asid, TTB0: BigInt(pt.root), ...extra,
+    V: 1,
+    T0SZ: 64 - pt.ias,
+    TG0: TG0[pt.granule],
+    IR0: 1,
+    OR0: 1,
+    SH0: 3,
+    EPD1: 1,
+    IPS: 5,
+    AA64: 1,
+    R: 1,
+    A: 1,
+    ASET: 1,
+    ASID: asid,
+    TTB0: BigInt(pt.root),
+    ...extra,
   };
 }
 
@@ -80,7 +113,18 @@ export function cdFields(pt: PageTable, asid: number, extra: Record<string, numb
  * each of `ssids` (default: just CD 0). Returns the page table (shared by all CDs) and the CD table.
  */
 export function s1Stream(
-  r: Rig, sid: number, o: { cdmax?: number; fmt?: 0 | 1 | 2; ssids?: number[]; s1dss?: number; granule?: 12 | 14 | 16; ias?: number; cd?: Record<string, number | bigint>; ste?: Record<string, number | bigint> } = {},
+  r: Rig,
+  sid: number,
+  o: {
+    cdmax?: number;
+    fmt?: 0 | 1 | 2;
+    ssids?: number[];
+    s1dss?: number;
+    granule?: 12 | 14 | 16;
+    ias?: number;
+    cd?: Record<string, number | bigint>;
+    ste?: Record<string, number | bigint>;
+  } = {},
 ): { pt: PageTable; cdt: CdTable } {
   const pt = s1Table(r, o.granule ?? 12, o.ias ?? 48);
   const cdt = r.drv.makeCdTable(o.cdmax ?? 0, o.fmt ?? 0);

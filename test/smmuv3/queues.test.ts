@@ -79,7 +79,11 @@ describe('event queue', () => {
     fault(r, 0x50);
     fault(r, 0x51);
     const t = tx(r, 1, -1, 0x9_0000n, 0);
-    expect({ status: t.status, event: t.event, recorded: t.recorded }).toEqual({ status: ST_ABORT, event: 0x10, recorded: false });
+    expect({ status: t.status, event: t.event, recorded: t.recorded }).toEqual({
+      status: ST_ABORT,
+      event: 0x10,
+      recorded: false,
+    });
     expect(r.smmu.stalls).toEqual([]);
   });
 
@@ -88,7 +92,11 @@ describe('event queue', () => {
     r.drv.w32('CR0', regValue('CR0', { SMMUEN: 1, PRIQEN: 1, CMDQEN: 1 }));
     expect(fault(r, 0x60)).toBe(false);
     expect(fault(r, 0x61)).toBe(false);
-    expect({ discarded: r.smmu.eventsDiscarded, prod: prod(r), irq: r.smmu.irqs.evtq }).toEqual({ discarded: 2, prod: 0, irq: 0 });
+    expect({ discarded: r.smmu.eventsDiscarded, prod: prod(r), irq: r.smmu.irqs.evtq }).toEqual({
+      discarded: 2,
+      prod: 0,
+      irq: 0,
+    });
     r.drv.w32('CR0', CR0_ALL);
     expect(fault(r, 0x62)).toBe(true);
     expect(events(r).map((e) => Number(e.fields.StreamID))).toEqual([0x62]);
@@ -131,13 +139,21 @@ describe('event queue', () => {
     r.drv.w32('CR0', CR0_ALL);
     const irqs = r.smmu.irqs.gerror;
     expect(fault(r, 1)).toBe(false);
-    expect({ gerror: r.drv.r32('GERROR'), active: gerrorActive(r), irq: r.smmu.irqs.gerror }).toEqual({ gerror: 4, active: 4, irq: irqs + 1 });
+    expect({ gerror: r.drv.r32('GERROR'), active: gerrorActive(r), irq: r.smmu.irqs.gerror }).toEqual({
+      gerror: 4,
+      active: 4,
+      irq: irqs + 1,
+    });
     expect(fault(r, 2)).toBe(false);
     expect({ gerror: r.drv.r32('GERROR'), irq: r.smmu.irqs.gerror }).toEqual({ gerror: 4, irq: irqs + 1 }); // still active: no toggle
     r.drv.w32('GERRORN', r.drv.r32('GERROR'));
     expect(gerrorActive(r)).toBe(0);
     expect(fault(r, 3)).toBe(false);
-    expect({ gerror: r.drv.r32('GERROR'), active: gerrorActive(r), irq: r.smmu.irqs.gerror }).toEqual({ gerror: 0, active: 4, irq: irqs + 2 });
+    expect({ gerror: r.drv.r32('GERROR'), active: gerrorActive(r), irq: r.smmu.irqs.gerror }).toEqual({
+      gerror: 0,
+      active: 4,
+      irq: irqs + 2,
+    });
   });
 
   it('an MSI to unbacked memory raises GERROR.MSI_EVENTQ_ABT_ERR (the record itself is written)', () => {
@@ -154,19 +170,65 @@ describe('PRI queue', () => {
 
   it('page requests are written as PRI queue entries; the PRIQ interrupt fires on the edge', () => {
     const r = rig();
-    expect(pageRequest(r.smmu, { sid: 0x42, ssid: 3, addr: 0x7fff_1234_5678n, read: true, write: true, exec: true, priv: true, prgIndex: 0x1ab })).toBe(true);
-    expect(pageRequest(r.smmu, { sid: 0x43, addr: 0x9000n, read: true, last: true, exec: true, priv: true, prgIndex: 2 })).toBe(true);
+    expect(
+      pageRequest(r.smmu, {
+        sid: 0x42,
+        ssid: 3,
+        addr: 0x7fff_1234_5678n,
+        read: true,
+        write: true,
+        exec: true,
+        priv: true,
+        prgIndex: 0x1ab,
+      }),
+    ).toBe(true);
+    expect(
+      pageRequest(r.smmu, {
+        sid: 0x43,
+        addr: 0x9000n,
+        read: true,
+        last: true,
+        exec: true,
+        priv: true,
+        prgIndex: 2,
+      }),
+    ).toBe(true);
     expect(r.drv.r32('PRIQ_PROD')).toBe(2);
     expect(r.smmu.irqs.priq).toBe(1);
-    expect(entry(r, 0)).toMatchObject({ StreamID: 0x42n, SubstreamID: 3n, SSV: 1n, Priv: 1n, X: 1n, R: 1n, W: 1n, Last: 0n, PRGIndex: 0x1abn, PageAddress: 0x7fff_1234_5000n });
+    expect(entry(r, 0)).toMatchObject({
+      StreamID: 0x42n,
+      SubstreamID: 3n,
+      SSV: 1n,
+      Priv: 1n,
+      X: 1n,
+      R: 1n,
+      W: 1n,
+      Last: 0n,
+      PRGIndex: 0x1abn,
+      PageAddress: 0x7fff_1234_5000n,
+    });
     // Without a PASID, Priv and X are 0 (§8: only meaningful with a PASID TLP prefix).
-    expect(entry(r, 1)).toMatchObject({ StreamID: 0x43n, SSV: 0n, Priv: 0n, X: 0n, R: 1n, W: 0n, Last: 1n, PRGIndex: 2n, PageAddress: 0x9000n });
+    expect(entry(r, 1)).toMatchObject({
+      StreamID: 0x43n,
+      SSV: 0n,
+      Priv: 0n,
+      X: 0n,
+      R: 1n,
+      W: 0n,
+      Last: 1n,
+      PRGIndex: 2n,
+      PageAddress: 0x9000n,
+    });
   });
 
   it('overflow sets PRIQ_PROD.OVFLG once; PRIQEN = 0 or no IDR0.PRI drops the request', () => {
     const r = rig({}, { priqLog2: 1 });
     const req = { sid: 1, addr: 0x1000n, read: true, prgIndex: 1 };
-    expect([pageRequest(r.smmu, req), pageRequest(r.smmu, req), pageRequest(r.smmu, req)]).toEqual([true, true, false]);
+    expect([pageRequest(r.smmu, req), pageRequest(r.smmu, req), pageRequest(r.smmu, req)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     expect(r.drv.r32('PRIQ_PROD')).toBe(ov(2));
     expect(pageRequest(r.smmu, req)).toBe(false);
     expect(r.drv.r32('PRIQ_PROD')).toBe(ov(2));

@@ -48,7 +48,11 @@ class World {
   nestedS2!: PageTable;
 
   constructor(readonly rng: Rng) {
-    this.m = makeMachine({ caching: true, tlbEntries: rng.pick([16, 64, 4096]), configCacheEntries: rng.pick([4, 16, 1024]) });
+    this.m = makeMachine({
+      caching: true,
+      tlbEntries: rng.pick([16, 64, 4096]),
+      configCacheEntries: rng.pick([4, 16, 1024]),
+    });
     const m = this.m;
     const pick = (): Granule => rng.pick([12, 12, 14, 16] as const);
     const cdFlags = (): FieldValues => {
@@ -63,7 +67,19 @@ class World {
     {
       const g = pick();
       const cdt = m.drv.makeCdTable(0, 0);
-      const c: Ctx = { name: 's1', sid: 1, ssid: -1, kind: 's1', g, pt: s1(g), spare: s1(g), asid: 1, vmid: 1, vas: [], cdExtra: cdFlags() };
+      const c: Ctx = {
+        name: 's1',
+        sid: 1,
+        ssid: -1,
+        kind: 's1',
+        g,
+        pt: s1(g),
+        spare: s1(g),
+        asid: 1,
+        vmid: 1,
+        vas: [],
+        cdExtra: cdFlags(),
+      };
       c.writeCd = (f) => cdt.writeCd(1, 0, f, false);
       c.steFields = () => ({ V: 1, Config: 5, S2VMID: c.vmid, ...cdt.steFields() });
       this.ctxs.push(c);
@@ -73,7 +89,19 @@ class World {
       const cdt: CdTable = m.drv.makeCdTable(2, 1);
       for (const ssid of [1, 2]) {
         const g = pick();
-        const c: Ctx = { name: `s1.ssid${ssid}`, sid: 2, ssid, kind: 's1', g, pt: s1(g), spare: s1(g), asid: 1 + ssid, vmid: 2, vas: [], cdExtra: cdFlags() };
+        const c: Ctx = {
+          name: `s1.ssid${ssid}`,
+          sid: 2,
+          ssid,
+          kind: 's1',
+          g,
+          pt: s1(g),
+          spare: s1(g),
+          asid: 1 + ssid,
+          vmid: 2,
+          vas: [],
+          cdExtra: cdFlags(),
+        };
         c.writeCd = (f) => cdt.writeCd(2, ssid, f, false);
         c.steFields = () => ({ V: 1, Config: 5, S2VMID: 2, S1DSS: 1, ...cdt.steFields() });
         this.ctxs.push(c);
@@ -83,10 +111,32 @@ class World {
     {
       const s2 = () => new PageTable(m.mem, m.alloc, 12, 40, 2, 1);
       const ha = rng.chance(0.4);
-      const c: Ctx = { name: 's2', sid: 3, ssid: -1, kind: 's2', g: 12, pt: s2(), spare: s2(), asid: 0, vmid: 3, vas: [], cdExtra: {} };
+      const c: Ctx = {
+        name: 's2',
+        sid: 3,
+        ssid: -1,
+        kind: 's2',
+        g: 12,
+        pt: s2(),
+        spare: s2(),
+        asid: 0,
+        vmid: 3,
+        vas: [],
+        cdExtra: {},
+      };
       c.steFields = () => ({
-        V: 1, Config: 6, S2VMID: c.vmid, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(c.pt.root),
-        S2HA: ha ? 1 : 0, S2HD: ha && rng.chance(0.5) ? 1 : 0,
+        V: 1,
+        Config: 6,
+        S2VMID: c.vmid,
+        S2T0SZ: 24,
+        S2SL0: 1,
+        S2TG: 0,
+        S2PS: 5,
+        S2AA64: 1,
+        S2R: 1,
+        S2TTB: BigInt(c.pt.root),
+        S2HA: ha ? 1 : 0,
+        S2HD: ha && rng.chance(0.5) ? 1 : 0,
       });
       this.ctxs.push(c);
     }
@@ -98,10 +148,32 @@ class World {
       this.nestedS2 = s2;
       const g = pick();
       const cdt = m.drv.makeCdTable(0, 0);
-      const c: Ctx = { name: 'nested', sid: 4, ssid: -1, kind: 'nested', g, pt: s1(g), spare: s1(g), asid: 4, vmid: 4, vas: [], cdExtra: cdFlags() };
+      const c: Ctx = {
+        name: 'nested',
+        sid: 4,
+        ssid: -1,
+        kind: 'nested',
+        g,
+        pt: s1(g),
+        spare: s1(g),
+        asid: 4,
+        vmid: 4,
+        vas: [],
+        cdExtra: cdFlags(),
+      };
       c.writeCd = (f) => cdt.writeCd(4, 0, f, false);
       c.steFields = () => ({
-        V: 1, Config: 7, S2VMID: c.vmid, S2T0SZ: 24, S2SL0: 1, S2TG: 0, S2PS: 5, S2AA64: 1, S2R: 1, S2TTB: BigInt(s2.root), ...cdt.steFields(),
+        V: 1,
+        Config: 7,
+        S2VMID: c.vmid,
+        S2T0SZ: 24,
+        S2SL0: 1,
+        S2TG: 0,
+        S2PS: 5,
+        S2AA64: 1,
+        S2R: 1,
+        S2TTB: BigInt(s2.root),
+        ...cdt.steFields(),
       });
       this.ctxs.push(c);
     }
@@ -111,9 +183,10 @@ class World {
       for (let i = 0; i < 6; i++) {
         // Half of the pages share a last-level table with an earlier one.
         const span = BigInt(2 * c.g - 3);
-        const va = i > 0 && rng.chance(0.5)
-          ? (c.vas[rng.int(i)]! & ~((1n << span) - 1n)) + (BigInt(rng.int(1 << (c.g - 3))) << BigInt(c.g))
-          : base + (BigInt(rng.int(1 << 14)) << BigInt(c.g));
+        const va =
+          i > 0 && rng.chance(0.5)
+            ? (c.vas[rng.int(i)]! & ~((1n << span) - 1n)) + (BigInt(rng.int(1 << (c.g - 3))) << BigInt(c.g))
+            : base + (BigInt(rng.int(1 << 14)) << BigInt(c.g));
         c.vas.push(va);
         this.mapRandom(c, va);
       }
@@ -142,9 +215,20 @@ class World {
     const rng = this.rng;
     const pa = BigInt(DATA) + (BigInt(rng.int(1 << 22)) & ~((1n << BigInt(c.g)) - 1n));
     if (c.kind === 's2') {
-      c.pt.map(va, pa, 1n << 12n, { s2ap: rng.pick([3, 3, 1, 2]), xn: rng.int(4), af: rng.chance(0.85), dbm: rng.chance(0.3) });
+      c.pt.map(va, pa, 1n << 12n, {
+        s2ap: rng.pick([3, 3, 1, 2]),
+        xn: rng.int(4),
+        af: rng.chance(0.85),
+        dbm: rng.chance(0.3),
+      });
     } else {
-      c.pt.map(va, pa, 1n << BigInt(c.g), { ap: rng.int(4), pxn: rng.chance(0.2), uxn: rng.chance(0.2), af: rng.chance(0.85), dbm: rng.chance(0.3) });
+      c.pt.map(va, pa, 1n << BigInt(c.g), {
+        ap: rng.int(4),
+        pxn: rng.chance(0.2),
+        uxn: rng.chance(0.2),
+        af: rng.chance(0.85),
+        dbm: rng.chance(0.3),
+      });
     }
   }
 
@@ -162,7 +246,9 @@ class World {
     const op = rng.int(10);
     const va = rng.pick(c.vas);
     switch (op) {
-      case 0: case 1: case 2: // remap / change attributes
+      case 0:
+      case 1:
+      case 2: // remap / change attributes
         this.mapRandom(c, va);
         this.invalidateLeaf(c, va);
         return `remap ${c.name} ${va.toString(16)}`;
@@ -170,7 +256,8 @@ class World {
         c.pt.unmap(va);
         this.invalidateLeaf(c, va);
         return `unmap ${c.name} ${va.toString(16)}`;
-      case 4: { // new ASID (stage 1) / new VMID (stage 2)
+      case 4: {
+        // new ASID (stage 1) / new VMID (stage 2)
         if (c.kind === 's2') {
           const old = c.vmid;
           c.vmid = this.nextVmid++;
@@ -188,7 +275,8 @@ class World {
         this.sync();
         return `asid ${c.name}`;
       }
-      case 5: { // switch to the spare tables (TTB0 / S2TTB)
+      case 5: {
+        // switch to the spare tables (TTB0 / S2TTB)
         [c.pt, c.spare] = [c.spare, c.pt];
         if (c.kind === 's2') {
           this.m.drv.writeSte(c.sid, c.steFields!(), false);
@@ -206,7 +294,8 @@ class World {
         this.sync();
         return `tables ${c.name}`;
       }
-      case 6: { // STE: another configuration and back (abort / bypass), or new flags
+      case 6: {
+        // STE: another configuration and back (abort / bypass), or new flags
         const st = rng.pick([0, 4, -1]);
         const f = { ...c.steFields!(), ...(st >= 0 ? { Config: st } : {}) };
         this.m.drv.writeSte(c.sid, f, false);
@@ -219,7 +308,8 @@ class World {
         }
         return `ste ${c.name} ${st}`;
       }
-      case 7: { // CD flags (HA/HD, WXN, PAN) change
+      case 7: {
+        // CD flags (HA/HD, WXN, PAN) change
         if (!c.writeCd) return 'noop';
         c.cdExtra = { ...c.cdExtra, WXN: rng.int(2), PAN: rng.int(2), HA: rng.int(2) };
         c.writeCd(this.cdFields(c));
@@ -228,7 +318,8 @@ class World {
         this.sync();
         return `cdflags ${c.name}`;
       }
-      case 8: { // drop a whole last-level table (zero its table descriptor): range invalidation
+      case 8: {
+        // drop a whole last-level table (zero its table descriptor): range invalidation
         const stride = c.g - 3;
         const span = c.g + stride; // bytes covered by one level-2 entry
         c.pt.unmap(va, span);
@@ -239,10 +330,12 @@ class World {
         else this.cmd('TLBI_NH_VA', { VMID: c.vmid, ASID: c.asid, ...range });
         this.sync();
         // Mapping where nothing was mapped needs no invalidation.
-        for (const v of c.vas) if ((v & ~((1n << BigInt(span)) - 1n)) === start && rng.chance(0.5)) this.mapRandom(c, v);
+        for (const v of c.vas)
+          if ((v & ~((1n << BigInt(span)) - 1n)) === start && rng.chance(0.5)) this.mapRandom(c, v);
         return `drop-table ${c.name} ${start.toString(16)}`;
       }
-      default: { // the nested stream's stage 2: move or restrict one 2 MiB block of the data area
+      default: {
+        // the nested stream's stage 2: move or restrict one 2 MiB block of the data area
         const ipa = BigInt(DATA) + (BigInt(rng.int(2)) << 21n);
         const pa = rng.chance(0.5) ? ipa : BigInt(DATA) + (BigInt(rng.int(2)) << 21n);
         this.nestedS2.map(ipa, pa, 1n << 21n, { s2ap: rng.pick([3, 1]), xn: rng.int(4) }, 21);
@@ -275,7 +368,10 @@ describe('caching mode after the right invalidations == walking every access', (
           else {
             const c = rng.pick(w.ctxs);
             const errs = w.translate(c);
-            if (errs.length) throw new Error(`seed ${s}, step ${step} (${c.name}); changes: ${log.slice(-6).join('; ')}\n${errs.join('\n')}`);
+            if (errs.length)
+              throw new Error(
+                `seed ${s}, step ${step} (${c.name}); changes: ${log.slice(-6).join('; ')}\n${errs.join('\n')}`,
+              );
           }
         }
       }),

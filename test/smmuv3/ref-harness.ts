@@ -7,7 +7,15 @@ import { PageAllocator, PageTable, Smmuv3Driver } from '../../src/driver/smmuv3-
 import { EVT_BY_ID } from '../../src/smmuv3/events.ts';
 import { CD, L1CD, STE } from '../../src/smmuv3/layouts.ts';
 import { SMMUv3, ST_ABORT, ST_OK, ST_RAZWI, ST_STALL, type ModelOptions } from '../../src/smmuv3/smmuv3.ts';
-import { refTranslate, REF_CLASS_IN, REF_CLASS_TT, REF_U, REF_W, REF_X, type RefResult } from '../../src/ref/smmuv3-ref.ts';
+import {
+  refTranslate,
+  REF_CLASS_IN,
+  REF_CLASS_TT,
+  REF_U,
+  REF_W,
+  REF_X,
+  type RefResult,
+} from '../../src/ref/smmuv3-ref.ts';
 
 // ------------------------------------------------------------------------------------ PRNG
 
@@ -60,7 +68,7 @@ export class LoggingMem extends PhysMem {
   readonly cas: number[] = [];
   override cas32(pa: number, expect: number, value: number): boolean {
     const ok = super.cas32(pa, expect, value);
-    if (ok && (expect >>> 0) !== (value >>> 0)) this.cas.push(pa);
+    if (ok && expect >>> 0 !== value >>> 0) this.cas.push(pa);
     return ok;
   }
 }
@@ -87,7 +95,12 @@ export function makeMachine(o: MachineOptions = {}): Machine {
   const smmu = new SMMUv3(mem, { sidBits: 16, ...o });
   const alloc = new PageAllocator(mem, RAM_BASE, 8 << 20);
   const high = new PageAllocator(mem, HIGH_BASE, HIGH_SIZE);
-  const drv = new Smmuv3Driver(mem, smmu, alloc, { streamTable: o.streamTable ?? 'linear', split: o.split ?? 8, sidBits: 8, evtqLog2: 8 });
+  const drv = new Smmuv3Driver(mem, smmu, alloc, {
+    streamTable: o.streamTable ?? 'linear',
+    split: o.split ?? 8,
+    sidBits: 8,
+    evtqLog2: 8,
+  });
   drv.init();
   if (o.e2h) {
     // CR2 is writable only while SMMUEN = 0: disable, set E2H (keeping the driver's bits), enable.
@@ -183,7 +196,12 @@ export function buildRandomTree(rng: Rng, mem: PhysMem, t: TreeOptions): bigint 
       const pool: { lo: number; hi: number; leaf: boolean; oa: number }[] = [];
       for (let k = 0; k < 8; k++) {
         const p = randomDescriptor(rng, t, l, s, levels[l + 1] ?? []);
-        pool.push({ lo: Number(p.d & 0xffff_ffffn), hi: Number(p.d >> 32n), leaf: p.leaf, oa: Number(oaOf(p.d, g)) });
+        pool.push({
+          lo: Number(p.d & 0xffff_ffffn),
+          hi: Number(p.d >> 32n),
+          leaf: p.leaf,
+          oa: Number(oaOf(p.d, g)),
+        });
       }
       const salt = rng.u32();
       for (let i = 0; i < entries; i++) {
@@ -198,7 +216,7 @@ export function buildRandomTree(rng: Rng, mem: PhysMem, t: TreeOptions): bigint 
           oa -= oa % 2 ** s;
           const oaHi = Math.floor(oa / TWO32);
           hi = ((hi & ~0xffff) | (oaHi & 0xffff)) >>> 0;
-          lo = ((lo & 0xfff) | (oa % TWO32 & 0xfffff000)) >>> 0;
+          lo = ((lo & 0xfff) | ((oa % TWO32) & 0xfffff000)) >>> 0;
           if (g === 16) lo = ((lo & ~0xf000) | (((oaHi >>> 16) & 0xf) << 12)) >>> 0;
         }
         mem.write64(table + i * 8, lo, hi);
@@ -222,7 +240,13 @@ function withOA(d: bigint, g: number, oa: bigint, s: number): bigint {
   return v;
 }
 
-function randomDescriptor(rng: Rng, t: TreeOptions, level: number, s: number, next: number[]): { d: bigint; leaf: boolean } {
+function randomDescriptor(
+  rng: Rng,
+  t: TreeOptions,
+  level: number,
+  s: number,
+  next: number[],
+): { d: bigint; leaf: boolean } {
   const g = t.granule;
   const roll = rng.int(100);
   // Fully random bits, sometimes.
@@ -233,8 +257,10 @@ function randomDescriptor(rng: Rng, t: TreeOptions, level: number, s: number, ne
     // Table descriptor.
     let addr: bigint;
     const r = rng.int(25);
-    if (r === 0) addr = BigInt(0x1000_0000 + rng.int(256) * 2 ** g); // unbacked
-    else if (r === 1) addr = 1n << BigInt(rng.range(32, 51)); // maybe beyond the output size
+    if (r === 0)
+      addr = BigInt(0x1000_0000 + rng.int(256) * 2 ** g); // unbacked
+    else if (r === 1)
+      addr = 1n << BigInt(rng.range(32, 51)); // maybe beyond the output size
     else addr = t.ref(rng.pick(next));
     let d = 3n | withOA(0n, g, addr, g);
     if (rng.chance(0.25)) d |= BigInt(rng.int(32)) << 59n; // PXNTable, XNTable, APTable, NSTable
@@ -274,7 +300,12 @@ function randomDescriptor(rng: Rng, t: TreeOptions, level: number, s: number, ne
 export const s1Start = (g: number, ias: number): number => 3 - Math.floor((ias - 1 - g) / (g - 3));
 
 /** A consistent (granule, S2SL0, IAS) for stage 2 at the SMMU's OAS, or undefined. */
-export function s2Params(rng: Rng, g: number, oas: number, minIas: number): { sl0: number; ias: number; start: number } | undefined {
+export function s2Params(
+  rng: Rng,
+  g: number,
+  oas: number,
+  minIas: number,
+): { sl0: number; ias: number; start: number } | undefined {
   const stride = g - 3;
   const maxIas = Math.min(oas, g === 16 && oas === 52 ? 52 : 48);
   for (let tries = 0; tries < 20; tries++) {
@@ -317,7 +348,16 @@ export const GUEST_SIZE = 6 << 20;
 
 /** Picks a CD's stage-1 parameters and builds its random tables. Legal unless `tweak`. */
 function randomCd(
-  rng: Rng, m: Machine, opts: { nested: boolean; alloc: PageAllocator; ref: (pa: number) => bigint; s1stalld: boolean; el2: boolean; tweak: boolean },
+  rng: Rng,
+  m: Machine,
+  opts: {
+    nested: boolean;
+    alloc: PageAllocator;
+    ref: (pa: number) => bigint;
+    s1stalld: boolean;
+    el2: boolean;
+    tweak: boolean;
+  },
 ): { fields: FieldValues; ranges: (S1Range | null)[]; tbi: number } {
   const feat = m.smmu.feat;
   const gs = granules(m);
@@ -381,7 +421,16 @@ function randomCd(
       continue;
     }
     const start = s1Start(g, ias);
-    const root = buildRandomTree(rng, m.mem, { stage: 1, granule: g, ias, startLevel: start, alloc: opts.alloc, ref: opts.ref, oaBase, oaSize });
+    const root = buildRandomTree(rng, m.mem, {
+      stage: 1,
+      granule: g,
+      ias,
+      startLevel: start,
+      alloc: opts.alloc,
+      ref: opts.ref,
+      oaBase,
+      oaSize,
+    });
     let ttb = root;
     if (rng.chance(0.03)) ttb = BigInt(0x2000_0000); // unbacked
     if (opts.tweak && rng.chance(0.2)) ttb = (1n << BigInt(rng.range(36, 51))) | root; // maybe beyond IPS
@@ -402,7 +451,19 @@ function guestStage2(rng: Rng, m: Machine, g: 12 | 14 | 16, ias: number, start: 
     const va = BigInt(rng.int(GUEST_SIZE)) & ~((1n << BigInt(leaf)) - 1n);
     const kind = rng.int(6);
     if (kind === 5) pt.unmap(va, leaf);
-    else pt.map(va, BigInt(GUEST_PA) + va, 1n << BigInt(leaf), { s2ap: kind === 0 || kind === 3 ? 1 : kind === 4 ? rng.int(4) : 3, af: kind !== 1, xn: kind === 2 ? rng.int(4) : 0, dbm: kind === 3 }, leaf);
+    else
+      pt.map(
+        va,
+        BigInt(GUEST_PA) + va,
+        1n << BigInt(leaf),
+        {
+          s2ap: kind === 0 || kind === 3 ? 1 : kind === 4 ? rng.int(4) : 3,
+          af: kind !== 1,
+          xn: kind === 2 ? rng.int(4) : 0,
+          dbm: kind === 3,
+        },
+        leaf,
+      );
   }
   return BigInt(pt.root);
 }
@@ -412,12 +473,18 @@ function guestStage2(rng: Rng, m: Machine, g: 12 | 14 | 16, ias: number, start: 
  * table, random tables. Mostly legal; with probability `illegal` one field is made ILLEGAL or
  * odd. `noise` XORs random bits into STE and CD qwords.
  */
-export function randomScenario(rng: Rng, m: Machine, sid: number, opts: { noise?: number; illegal?: number; kind?: Scenario['kind'] } = {}): Scenario {
+export function randomScenario(
+  rng: Rng,
+  m: Machine,
+  sid: number,
+  opts: { noise?: number; illegal?: number; kind?: Scenario['kind'] } = {},
+): Scenario {
   const feat = m.smmu.feat;
   const noise = opts.noise ?? 0;
   const tweak = rng.chance(opts.illegal ?? 0.1);
   const r = rng.int(100);
-  let kind: Scenario['kind'] = opts.kind ?? (r < 40 ? 's1' : r < 60 ? 's2' : r < 90 ? 'nested' : r < 96 ? 'bypass' : 'abort');
+  let kind: Scenario['kind'] =
+    opts.kind ?? (r < 40 ? 's1' : r < 60 ? 's2' : r < 90 ? 'nested' : r < 96 ? 'bypass' : 'abort');
   if ((kind === 's2' || kind === 'nested') && !feat.s2) kind = 's1';
   const ste: Record<string, number | bigint> = {
     V: 1,
@@ -445,7 +512,16 @@ export function randomScenario(rng: Rng, m: Machine, sid: number, opts: { noise?
         root = guestStage2(rng, m, g, p.ias, p.start);
       } else {
         const oaBase = BigInt(kind === 'nested' ? GUEST_PA : RAM_BASE);
-        root = buildRandomTree(rng, m.mem, { stage: 2, granule: g, ias: p.ias, startLevel: p.start, alloc: m.alloc, ref: (x) => BigInt(x), oaBase, oaSize: kind === 'nested' ? BigInt(GUEST_SIZE) : 1n << 32n });
+        root = buildRandomTree(rng, m.mem, {
+          stage: 2,
+          granule: g,
+          ias: p.ias,
+          startLevel: p.start,
+          alloc: m.alloc,
+          ref: (x) => BigInt(x),
+          oaBase,
+          oaSize: kind === 'nested' ? BigInt(GUEST_SIZE) : 1n << 32n,
+        });
       }
       const ha = feat.httu >= 1 && rng.chance(0.5);
       Object.assign(ste, {
@@ -513,10 +589,18 @@ export function randomScenario(rng: Rng, m: Machine, sid: number, opts: { noise?
     };
     const el2 = kind === 's1' && Number(ste.STRW ?? 0) === 2;
     for (const ssid of ssids) {
-      const cd = randomCd(rng, m, { nested: kind === 'nested', alloc: s1alloc, ref, s1stalld: ste.S1STALLD === 1, el2, tweak: cdTweak && rng.chance(0.6) });
+      const cd = randomCd(rng, m, {
+        nested: kind === 'nested',
+        alloc: s1alloc,
+        ref,
+        s1stalld: ste.S1STALLD === 1,
+        el2,
+        tweak: cdTweak && rng.chance(0.6),
+      });
       sc.cds.set(ssid, { ranges: cd.ranges, tbi: cd.tbi });
       const q = encode(CD, cd.fields);
-      if (noise) for (let i = 0; i < 3; i++) if (rng.chance(noise)) q[i] = q[i]! ^ (1n << BigInt(rng.int(64)));
+      if (noise)
+        for (let i = 0; i < 3; i++) if (rng.chance(noise)) q[i] = q[i]! ^ (1n << BigInt(rng.int(64)));
       m.mem.writeQwords(cdAt(ssid), q);
     }
     sc.ssids = cdmax === 0 ? [] : ssids;
@@ -552,7 +636,8 @@ export function randomTxn(rng: Rng, sc: Scenario): { sid: number; ssid: number; 
     if (r < 6) iova |= 1n << BigInt(Math.min(ias + rng.int(3), 63)); // just out of range
     if (half === 1) iova |= ~((1n << BigInt(ias)) - 1n) & ((1n << 64n) - 1n);
     // A top byte: usually only where TBI lets it through.
-    if ((cd.tbi & (1 << half)) !== 0 ? rng.chance(0.5) : rng.chance(0.03)) iova = (iova & ((1n << 56n) - 1n)) | (BigInt(rng.int(256)) << 56n);
+    if ((cd.tbi & (1 << half)) !== 0 ? rng.chance(0.5) : rng.chance(0.03))
+      iova = (iova & ((1n << 56n) - 1n)) | (BigInt(rng.int(256)) << 56n);
   }
   return { sid, ssid, iova, acc };
 }
@@ -562,7 +647,8 @@ export function randomTxn(rng: Rng, sc: Scenario): { sid: number; ssid: number; 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
 function describeRef(r: RefResult): string {
-  if (r.kind === 'ok') return `ok pa=${hex(r.pa)} perm=${hex(r.perm)} updates=${r.updates.map((u) => `${hex(u.addr)}:${hex(u.before)}->${hex(u.after)}`).join(',')}`;
+  if (r.kind === 'ok')
+    return `ok pa=${hex(r.pa)} perm=${hex(r.perm)} updates=${r.updates.map((u) => `${hex(u.addr)}:${hex(u.before)}->${hex(u.after)}`).join(',')}`;
   if (r.kind === 'abort') return 'abort (no event)';
   return `fault ${hex(r.event)} s2=${r.s2} class=${r.cls} addr=${hex(r.addr)} tt${r.ttWrite ? 'W' : 'R'} record=${r.record} stall=${r.stall} razwi=${r.razwi}`;
 }
@@ -575,7 +661,14 @@ function describeRef(r: RefResult): string {
  * before the hardware dirtied it legitimately still lacks write permission (a write through it
  * walks again and finds the page dirty), so the model's W bits need only be a subset of the walk's.
  */
-export function compareTxn(m: Machine, sid: number, ssid: number, iova: bigint, acc: number, cached = false): string[] {
+export function compareTxn(
+  m: Machine,
+  sid: number,
+  ssid: number,
+  iova: bigint,
+  acc: number,
+  cached = false,
+): string[] {
   const ref = refTranslate(m.smmu, sid, ssid, iova, acc);
   m.mem.cas.length = 0;
   const smmu = m.smmu;
@@ -589,7 +682,12 @@ export function compareTxn(m: Machine, sid: number, ssid: number, iova: bigint, 
     else {
       if (res.pa !== Number(ref.pa)) diff('pa');
       const W = 2 | 16; // PW | UW
-      if (cached ? (res.perm & ~W) !== (ref.perm & ~W) || (res.perm & W & ~ref.perm) !== 0 : res.perm !== ref.perm) diff('perm');
+      if (
+        cached
+          ? (res.perm & ~W) !== (ref.perm & ~W) || (res.perm & W & ~ref.perm) !== 0
+          : res.perm !== ref.perm
+      )
+        diff('perm');
       // Hardware updates: the same descriptors, the same new values.
       const want = new Map(ref.updates.map((u) => [Number(u.addr), u.after]));
       const got = new Set(m.mem.cas.map((a) => a - (a % 8)));
@@ -608,7 +706,11 @@ export function compareTxn(m: Machine, sid: number, ssid: number, iova: bigint, 
       // A stall whose record is lost (queue full) aborts; the harness drains the queue, so no loss.
       if (st !== wantSt) diff(`status ${st} != ${wantSt}`);
       if (res.recorded !== ref.record) diff('recorded');
-      errs.push(...compareRecord(m, ref, sid, ssid, iova).map((e) => `${e}\n  ref:  ${describeRef(ref)}\n  fast: ${fast}`));
+      errs.push(
+        ...compareRecord(m, ref, sid, ssid, iova).map(
+          (e) => `${e}\n  ref:  ${describeRef(ref)}\n  fast: ${fast}`,
+        ),
+      );
     }
   }
   if (res.recorded) m.drv.readEvents();
@@ -616,7 +718,13 @@ export function compareTxn(m: Machine, sid: number, ssid: number, iova: bigint, 
 }
 
 /** Fields of the event record the model built (smmu.evt) against the reference's fault. */
-function compareRecord(m: Machine, ref: Extract<RefResult, { kind: 'fault' }>, sid: number, ssid: number, iova: bigint): string[] {
+function compareRecord(
+  m: Machine,
+  ref: Extract<RefResult, { kind: 'fault' }>,
+  sid: number,
+  ssid: number,
+  iova: bigint,
+): string[] {
   const def = EVT_BY_ID[ref.event]!;
   const w = m.smmu.evt;
   const q: bigint[] = [];
@@ -648,6 +756,7 @@ function compareRecord(m: Machine, ref: Extract<RefResult, { kind: 'fault' }>, s
   }
   if (transl && ref.s2 === 1) check('IPA', ref.addr & 0x000f_ffff_ffff_f000n);
   if (has('FetchAddr')) check('FetchAddr', ref.addr & 0x000f_ffff_ffff_fff8n);
-  if (ref.cls === REF_CLASS_TT && (ref.event === 0x0b || ref.event === 0x13)) check('TTRnW', ref.ttWrite ? 0n : 1n);
+  if (ref.cls === REF_CLASS_TT && (ref.event === 0x0b || ref.event === 0x13))
+    check('TTRnW', ref.ttWrite ? 0n : 1n);
   return errs;
 }

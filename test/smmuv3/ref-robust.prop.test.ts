@@ -10,7 +10,15 @@ import { EVT_BY_ID } from '../../src/smmuv3/events.ts';
 import { L1STD, STE } from '../../src/smmuv3/layouts.ts';
 import { ST_ABORT, ST_OK, ST_RAZWI, ST_STALL } from '../../src/smmuv3/smmuv3.ts';
 import { refTranslate } from '../../src/ref/smmuv3-ref.ts';
-import { compareTxn, makeMachine, randomFeatures, randomScenario, randomTxn, Rng, type Machine } from './ref-harness.ts';
+import {
+  compareTxn,
+  makeMachine,
+  randomFeatures,
+  randomScenario,
+  randomTxn,
+  Rng,
+  type Machine,
+} from './ref-harness.ts';
 
 const seed = fc.integer({ min: 1, max: 0x7fff_ffff });
 
@@ -34,10 +42,20 @@ function junk(rng: Rng, m: Machine): number {
   return at;
 }
 
-function translateAndCheck(m: Machine, s: number, sid: number, ssid: number, iova: bigint, acc: number): void {
+function translateAndCheck(
+  m: Machine,
+  s: number,
+  sid: number,
+  ssid: number,
+  iova: bigint,
+  acc: number,
+): void {
   const ref = refTranslate(m.smmu, sid, ssid, iova, acc); // the reference must not throw either
   const errs = compareTxn(m, sid, ssid, iova, acc);
-  if (errs.length) throw new Error(`seed ${s}: sid=${sid} ssid=${ssid} iova=0x${iova.toString(16)} acc=${acc}\n${errs.join('\n')}`);
+  if (errs.length)
+    throw new Error(
+      `seed ${s}: sid=${sid} ssid=${ssid} iova=0x${iova.toString(16)} acc=${acc}\n${errs.join('\n')}`,
+    );
   checkArchitected(m, ref.kind === 'abort');
 }
 
@@ -64,7 +82,9 @@ describe('random structure bytes', () => {
           // A random L1STD for a 2-level table.
           if (m.drv.twoLevel && rng.chance(0.3)) {
             const l1 = m.drv.strtab + Math.floor(sid / 2 ** m.drv.split) * 8;
-            m.mem.writeQwords(l1, [rng.chance(0.5) ? rng.u64() : encode(L1STD, { Span: rng.int(32), L2Ptr: inJunk(64) })[0]!]);
+            m.mem.writeQwords(l1, [
+              rng.chance(0.5) ? rng.u64() : encode(L1STD, { Span: rng.int(32), L2Ptr: inJunk(64) })[0]!,
+            ]);
           }
         }
         for (let i = 0; i < 40; i++) {
@@ -83,7 +103,10 @@ describe('random structure bytes', () => {
       fc.property(seed, (s) => {
         const rng = new Rng(s);
         const m = makeMachine(randomFeatures(rng));
-        const scs = [randomScenario(rng, m, 1, { noise: 0.6, illegal: 0.5 }), randomScenario(rng, m, 2, { noise: 0.6, illegal: 0.5 })];
+        const scs = [
+          randomScenario(rng, m, 1, { noise: 0.6, illegal: 0.5 }),
+          randomScenario(rng, m, 2, { noise: 0.6, illegal: 0.5 }),
+        ];
         for (let i = 0; i < 40; i++) {
           const t = randomTxn(rng, rng.pick(scs));
           translateAndCheck(m, s, t.sid, t.ssid, t.iova, t.acc);
@@ -104,7 +127,8 @@ describe('random structure bytes', () => {
         const base = 0x4000_0000;
         for (let p = 0; p < 8 << 8; p++) {
           if (!rng.chance(share / 4)) continue;
-          for (let o = 0; o < 4096; o += 8) if (rng.chance(share)) m.mem.write64(base + (1 << 20) + p * 4096 + o, rng.u32(), rng.u32());
+          for (let o = 0; o < 4096; o += 8)
+            if (rng.chance(share)) m.mem.write64(base + (1 << 20) + p * 4096 + o, rng.u32(), rng.u32());
         }
         for (let i = 0; i < 40; i++) {
           const t = randomTxn(rng, rng.pick(scs));
@@ -136,7 +160,10 @@ describe('random commands', () => {
             // A well-formed command with random field values.
             const def = CMD_BY_OP[rng.pick(ops)]!;
             const vals: Record<string, bigint> = {};
-            for (const f of def.layout.fields) if (f.name !== 'Opcode' && rng.chance(0.5)) vals[f.name] = rng.bits(Math.min(f.hi - f.lo + 1, 20)) << (f.kind === 'addr' ? BigInt(f.lo) : 0n);
+            for (const f of def.layout.fields)
+              if (f.name !== 'Opcode' && rng.chance(0.5))
+                vals[f.name] =
+                  rng.bits(Math.min(f.hi - f.lo + 1, 20)) << (f.kind === 'addr' ? BigInt(f.lo) : 0n);
             const enc = encode(def.layout, { ...vals, Opcode: def.op });
             q0 = enc[0]!;
             q1 = enc[1]!;

@@ -14,7 +14,15 @@
 // attributes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareTxn, makeMachine, randomFeatures, randomScenario, randomTxn, Rng, type Scenario } from './ref-harness.ts';
+import {
+  compareTxn,
+  makeMachine,
+  randomFeatures,
+  randomScenario,
+  randomTxn,
+  Rng,
+  type Scenario,
+} from './ref-harness.ts';
 
 const seed = fc.integer({ min: 1, max: 0x7fff_ffff });
 
@@ -39,15 +47,24 @@ function agree(s: number, kind: Scenario['kind'] | undefined, txns: number): voi
 
 describe('fast model == reference model on random page tables', () => {
   it('stage 1 (TTB0/TTB1, TBI, 4K/16K/64K, HA/HD, HAD, WXN/PAN, CD tables)', () => {
-    fc.assert(fc.property(seed, (s) => agree(s, 's1', 50)), { numRuns: 120 });
+    fc.assert(
+      fc.property(seed, (s) => agree(s, 's1', 50)),
+      { numRuns: 120 },
+    );
   });
 
   it('stage 2 only (concatenated start tables, S2AP/XN, S2HA/S2HD, IAS)', () => {
-    fc.assert(fc.property(seed, (s) => agree(s, 's2', 50)), { numRuns: 100 });
+    fc.assert(
+      fc.property(seed, (s) => agree(s, 's2', 50)),
+      { numRuns: 100 },
+    );
   });
 
   it('nested (CD and table addresses are IPAs; stage-2 faults with CLASS CD/TT/IN)', () => {
-    fc.assert(fc.property(seed, (s) => agree(s, 'nested', 50)), { numRuns: 120 });
+    fc.assert(
+      fc.property(seed, (s) => agree(s, 'nested', 50)),
+      { numRuns: 120 },
+    );
   });
 
   it('mixed stream kinds, bypass and abort, SMMUEN = 0 with GBPA', () => {
@@ -61,7 +78,13 @@ describe('fast model == reference model on random page tables', () => {
           m.smmu.write32(0x20, m.smmu.read32(0x20) & ~1);
           m.smmu.write32(0x44, (rng.chance(0.5) ? 1 << 20 : 0) | 0x8000_0000);
           for (let i = 0; i < 10; i++) {
-            const errs = compareTxn(m, rng.int(1 << 16), -1, rng.chance(0.8) ? rng.bits(40) : rng.u64(), rng.int(8));
+            const errs = compareTxn(
+              m,
+              rng.int(1 << 16),
+              -1,
+              rng.chance(0.8) ? rng.bits(40) : rng.u64(),
+              rng.int(8),
+            );
             expect(errs).toEqual([]);
           }
         }

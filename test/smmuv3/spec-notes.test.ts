@@ -35,7 +35,9 @@ interface Section {
 function parseNotes(): Map<string, Section[]> {
   const out = new Map<string, Section[]>();
   for (const dir of LAYOUT_DIRS) {
-    for (const name of readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.md')).sort()) {
+    for (const name of readdirSync(join(ROOT, dir))
+      .filter((f) => f.endsWith('.md'))
+      .sort()) {
       const file = `${dir}/${name}`;
       if (file === REG_FILE) continue;
       let cur: Section | undefined;
@@ -74,8 +76,12 @@ describe('spec-notes layouts', () => {
     const sec = notes.get(l.name)![0]!;
     expect(sec.duplicates, `${sec.file}: duplicate rows`).toEqual([]);
     const want = new Map(l.fields.map((f) => [f.name, { qw: f.qw, hi: f.hi, lo: f.lo }]));
-    for (const [name, bits] of want) expect(sec.rows.get(name), `${sec.file} ${l.name}.${name}`).toEqual(bits);
-    expect([...sec.rows.keys()].filter((n) => !want.has(n)), `${sec.file}: rows not in ${l.name}`).toEqual([]);
+    for (const [name, bits] of want)
+      expect(sec.rows.get(name), `${sec.file} ${l.name}.${name}`).toEqual(bits);
+    expect(
+      [...sec.rows.keys()].filter((n) => !want.has(n)),
+      `${sec.file}: rows not in ${l.name}`,
+    ).toEqual([]);
   });
 
   it('groups the structures into the expected files', () => {
@@ -86,7 +92,9 @@ describe('spec-notes layouts', () => {
     expect(new Set(CMDS.map((c) => fileOf(c.layout)))).toEqual(new Set(['smmuv3/commands.md']));
     expect(new Set(EVENTS.map((e) => fileOf(e.layout)))).toEqual(new Set(['smmuv3/events.md']));
     expect(fileOf(PRIQ_ENTRY)).toBe('smmuv3/priq.md');
-    expect(new Set([VMSA_TABLE, VMSA_S1_LEAF, VMSA_S2_LEAF].map(fileOf))).toEqual(new Set(['pt/vmsav8-64.md']));
+    expect(new Set([VMSA_TABLE, VMSA_S1_LEAF, VMSA_S2_LEAF].map(fileOf))).toEqual(
+      new Set(['pt/vmsav8-64.md']),
+    );
   });
 });
 
@@ -110,7 +118,11 @@ interface RegSection {
 }
 
 /** registers.md: the `## Register map` rows and the `### \`<register>\`` field tables. */
-function parseRegisters(): { map: Map<string, MapRow>; mapDuplicates: string[]; sections: Map<string, RegSection[]> } {
+function parseRegisters(): {
+  map: Map<string, MapRow>;
+  mapDuplicates: string[];
+  sections: Map<string, RegSection[]>;
+} {
   const map = new Map<string, MapRow>();
   const mapDuplicates: string[] = [];
   const sections = new Map<string, RegSection[]>();
@@ -124,7 +136,14 @@ function parseRegisters(): { map: Map<string, MapRow>; mapDuplicates: string[]; 
     }
     const h = /^### `([A-Za-z0-9_]+)` — (0x[0-9A-Fa-f]+), (32|64)-bit, (\S+)\s*$/.exec(line);
     if (h) {
-      cur = { offset: Number(h[2]), size: Number(h[3]) / 8, section: h[4]!, rows: new Map(), duplicates: [], noFields: false };
+      cur = {
+        offset: Number(h[2]),
+        size: Number(h[3]) / 8,
+        section: h[4]!,
+        rows: new Map(),
+        duplicates: [],
+        noFields: false,
+      };
       sections.set(h[1]!, [...(sections.get(h[1]!) ?? []), cur]);
       continue;
     }
@@ -133,11 +152,23 @@ function parseRegisters(): { map: Map<string, MapRow>; mapDuplicates: string[]; 
       continue;
     }
     if (inMap) {
-      const r = /^\|\s*([A-Za-z0-9_]+)\s*\|\s*(0x[0-9A-Fa-f]+)\s*\|\s*(\d)\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|([^|]*)\|\s*$/.exec(line);
+      const r =
+        /^\|\s*([A-Za-z0-9_]+)\s*\|\s*(0x[0-9A-Fa-f]+)\s*\|\s*(\d)\s*\|\s*(\d+)\s*\|\s*(\S+)\s*\|([^|]*)\|\s*$/.exec(
+          line,
+        );
       if (r && r[1] !== 'Register') {
         if (map.has(r[1]!)) mapDuplicates.push(r[1]!);
-        const aliases = r[6]!.split(',').map((a) => a.trim()).filter(Boolean);
-        map.set(r[1]!, { offset: Number(r[2]), page: Number(r[3]), size: Number(r[4]), section: r[5]!, aliases });
+        const aliases = r[6]!
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean);
+        map.set(r[1]!, {
+          offset: Number(r[2]),
+          page: Number(r[3]),
+          size: Number(r[4]),
+          section: r[5]!,
+          aliases,
+        });
       }
     } else if (cur) {
       if (line.trim() === 'No fields declared.') cur.noFields = true;
@@ -172,11 +203,23 @@ describe('spec-notes/smmuv3/registers.md', () => {
     const secs = regNotes.sections.get(r.name) ?? [];
     expect(secs, `one field section for ${r.name}`).toHaveLength(1);
     const sec = secs[0]!;
-    expect({ offset: sec.offset, size: sec.size, section: sec.section }).toEqual({ offset: r.offset, size: r.size, section: sectionOf(r.spec) });
+    expect({ offset: sec.offset, size: sec.size, section: sec.section }).toEqual({
+      offset: r.offset,
+      size: r.size,
+      section: sectionOf(r.spec),
+    });
     expect(sec.duplicates).toEqual([]);
     expect(sec.noFields).toBe(r.fields.length === 0);
-    for (const f of r.fields) expect(sec.rows.get(f.name), `${r.name}.${f.name}`).toEqual({ hi: f.hi, lo: f.lo, section: sectionOf(r.spec) });
-    expect([...sec.rows.keys()].filter((n) => !r.fields.some((f) => f.name === n)), `rows not in ${r.name}`).toEqual([]);
+    for (const f of r.fields)
+      expect(sec.rows.get(f.name), `${r.name}.${f.name}`).toEqual({
+        hi: f.hi,
+        lo: f.lo,
+        section: sectionOf(r.spec),
+      });
+    expect(
+      [...sec.rows.keys()].filter((n) => !r.fields.some((f) => f.name === n)),
+      `rows not in ${r.name}`,
+    ).toEqual([]);
   });
 
   it('has no field section for an unknown register', () => {
