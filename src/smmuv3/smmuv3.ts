@@ -4,10 +4,15 @@
 //
 // DMA API: translate(sid, ssid, iovaHi, iovaLo, acc) -> status, result in `res` (reused). Batch form
 // over typed arrays: translateBatch. No allocation, no BigInt on those paths.
+//
+// This file holds the device state and the per-mode translation dispatch. The rest of the device:
+// mmio.ts (register writes), config.ts (configuration lookup and decode memo), fault.ts (record,
+// stall or terminate), ats.ts (ATS and Translated transactions), cmdq.ts / evtq.ts (queues).
 import type { PhysMem } from '../mem/phys-mem.ts';
 import type { ConfigCache as ConfigCacheT } from './config-cache.ts';
 import type { Features as FeaturesT } from './features.ts';
 import type { Tlb as TlbT } from './tlb.ts';
+import type { TxResult as TxResultT } from './result.ts';
 import * as Mconfig_cache from './config-cache.ts';
 const {
   ConfigCache,
@@ -18,31 +23,32 @@ const {
   KIND_S1,
   KIND_S2,
   KIND_TERMINATE,
-  S1F_A,
   S1F_E2H,
   S1F_EL2,
-  S1F_R,
-  S1F_S,
   S1F_TBI0,
   S1F_TBI1,
-  S2F_R,
-  S2F_S,
 } = Mconfig_cache;
-import * as Mcd from './cd.ts';
-const { decodeCd, fetchCd } = Mcd;
-import * as Mcmdq from './cmdq.ts';
-const { processCmdq } = Mcmdq;
+import * as Mats from './ats.ts';
+const { atsAllowed, translateAts, translateTranslated } = Mats;
+import * as Mconfig from './config.ts';
+const { loadConfig } = Mconfig;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mevtq from './evtq.ts';
-const { pushEventRecord, writeEvent } = Mevtq;
+const { pushEventRecord } = Mevtq;
+import * as Mfault from './fault.ts';
+const { fault, stallOutcome } = Mfault;
 import type { SmmuOptions } from './features.ts';
 import * as Mfeatures from './features.ts';
 const { Features, idrFromOptions } = Mfeatures;
+import * as Mmmio from './mmio.ts';
+const { loadRegister, mmioRead32, mmioRead64, mmioWrite32, mmioWrite64, registerValues } = Mmmio;
 import * as Mregs from './regs.ts';
-const { PA_BITS, REGS, REG_BY_NAME } = Mregs;
+const { PA_BITS } = Mregs;
+import * as Mresult from './result.ts';
+const { ST_ABORT, ST_OK, TxResult } = Mresult;
 import * as Mste from './ste.ts';
-const { decodeSte, fetchSte, streamTableGeometry } = Mste;
+const { streamTableGeometry } = Mste;
 import * as Mtlb from './tlb.ts';
 const { TLB_EL2, TLB_S1, TLB_S2, Tlb } = Mtlb;
 import * as Mwalk from './walk.ts';
@@ -51,12 +57,10 @@ const { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, wal
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const {
   ASID: K_ASID,
-  EATS: K_EATS,
   INSTCFG: K_INSTCFG,
   KIND: K_KIND,
   PRIVCFG: K_PRIVCFG,
   S1F: K_S1F,
-  S2F: K_S2F,
   STRIDE: K_STRIDE,
   VMID: K_VMID,
   TLBTAG: K_TLBTAG,
@@ -64,27 +68,7 @@ const {
 } = K;
 
 export { ACC_U, ACC_W, ACC_X } from './walk.ts';
-
-/** Transaction outcome (TxResult.status). */
-export const ST_OK = 0;
-/** Terminated with an abort (with or without an event: see `event` / `recorded`). */
-export const ST_ABORT = 1;
-/** Stalled: waiting for CMD_RESUME / CMD_STALL_TERM (`stag` names it). */
-export const ST_STALL = 2;
-/** Terminated as RAZ/WI (CD.A = 0 with IDR0.TERM_MODEL = 0). */
-export const ST_RAZWI = 3;
-
-export class TxResult {
-  status = 0;
-  /** Output physical address (Number, < 2^52). */
-  pa = 0;
-  /** Permission mask of the translation (P_* / U_* bits from walk.ts), all-ones for bypass. */
-  perm = 0;
-  /** EventID of the fault (0 = none), whether it was written to the event queue. */
-  event = 0;
-  recorded = false;
-  stag = 0;
-}
+export { ST_ABORT, ST_OK, ST_RAZWI, ST_STALL, TxResult } from './result.ts';
 
 export interface ModelOptions extends SmmuOptions {
   /** Architected caching (config cache + TLB); default false = walk on every access. */
@@ -97,45 +81,8 @@ export interface ModelOptions extends SmmuOptions {
 
 const TWO32 = 4294967296;
 const ALL_PERM = 0x3f;
-
-// Register offsets used on hot or frequent paths (the table in regs.ts is the source; checked at load).
-const R_CR0 = 0x20 >> 2,
-  R_GBPA = 0x44 >> 2;
-for (const [n, off] of [
-  ['CR0', 0x20],
-  ['GBPA', 0x44],
-  ['STRTAB_BASE', 0x80],
-  ['STRTAB_BASE_CFG', 0x88],
-  ['CMDQ_BASE', 0x90],
-] as const) {
-  if (REG_BY_NAME.get(n)?.offset !== off) throw new Error(`register table: ${n} moved`);
-}
-
-/** w[a..a+7] equal m[b..b+7] (an STE as read against a memo entry). */
-function same8(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
-  return (
-    w[a] === m[b] &&
-    w[a + 1] === m[b + 1] &&
-    w[a + 2] === m[b + 2] &&
-    w[a + 3] === m[b + 3] &&
-    w[a + 4] === m[b + 4] &&
-    w[a + 5] === m[b + 5] &&
-    w[a + 6] === m[b + 6] &&
-    w[a + 7] === m[b + 7]
-  );
-}
-
-/** w[a..a+5] equal m[b..b+5] (a CD's qwords 0-2 against a memo entry). */
-function same6(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
-  return (
-    w[a] === m[b] &&
-    w[a + 1] === m[b + 1] &&
-    w[a + 2] === m[b + 2] &&
-    w[a + 3] === m[b + 3] &&
-    w[a + 4] === m[b + 4] &&
-    w[a + 5] === m[b + 5]
-  );
-}
+const R_CR0 = 0x20 >> 2;
+const R_GBPA = 0x44 >> 2;
 
 export class SMMUv3 {
   readonly feat: FeaturesT;
@@ -145,9 +92,9 @@ export class SMMUv3 {
   readonly tlb: TlbT;
   caching: boolean;
   /** 2^SSIDSIZE, and 2^(OAS-32): limits checked per transaction. */
-  private readonly ssidLimit: number;
-  private readonly oasHiLimit: number;
-  readonly res = new TxResult();
+  readonly ssidLimit: number;
+  readonly oasHiLimit: number;
+  readonly res: TxResultT = new TxResult();
 
   // Scratch words for structure reads (no allocation per access).
   readonly ste = new Int32Array(16);
@@ -160,7 +107,7 @@ export class SMMUv3 {
   /** loadConfig outputs: the decoded slot, and a KIND replacing the slot's (S1DSS; -1 none). */
   cfgSlot = -1;
   kindOverride = -1;
-  private genCounter = 0;
+  genCounter = 0;
   /** Stream table geometry (ste.ts streamTableGeometry), redone after STRTAB_* writes. */
   stGeomValid = false;
   stBase = 0;
@@ -170,9 +117,9 @@ export class SMMUv3 {
   stLimit = 0;
   stSplit = -1;
   // TLB key of the current transaction (tlbKey).
-  private tTag = 0;
-  private tHi = 0;
-  private tKind = 0;
+  tTag = 0;
+  tHi = 0;
+  tKind = 0;
   /** The record of the last event generated (written to the queue or not): 8 words. */
   readonly evt = new Uint32Array(8);
 
@@ -204,7 +151,7 @@ export class SMMUv3 {
   eventsDiscarded = 0;
   /** Stalled transactions: sid, stag, state (0 pending, 1 retry, 2 abort/terminated). */
   readonly stalls: { sid: number; stag: number; state: number }[] = [];
-  private nextStag = 0;
+  nextStag = 0;
   /** PRI responses delivered to devices by CMD_PRI_RESP. */
   readonly priResponses: { sid: number; ssid: number; prgIndex: number; resp: number }[] = [];
   /** Device ATCs, invalidated by CMD_ATC_INV (see atc.ts). */
@@ -242,107 +189,22 @@ export class SMMUv3 {
     return b > this.feat.oasBits ? this.feat.oasBits : b;
   }
 
-  // ---------------------------------------------------------------- MMIO
+  // ---------------------------------------------------------------- MMIO (mmio.ts)
 
   read32(off: number): number {
-    if (off < 0 || off >= 0x20000 || off % 4 !== 0) return 0;
-    // Page-0 copies of the page-1 queue pointers (as implementations with PAGE0_REGS_ONLY provide).
-    if (off === 0xa8 || off === 0xac || off === 0xc8 || off === 0xcc) off += 0x10000;
-    return this.r[off >> 2]!;
+    return mmioRead32(this, off);
   }
 
   read64(off: number): bigint {
-    return (BigInt(this.read32(off + 4)) << 32n) | BigInt(this.read32(off));
-  }
-
-  write64(off: number, v: bigint): void {
-    this.write32(off, Number(v & 0xffff_ffffn));
-    this.write32(off + 4, Number((v >> 32n) & 0xffff_ffffn));
+    return mmioRead64(this, off);
   }
 
   write32(off: number, v: number): void {
-    if (off < 0 || off >= 0x20000 || off % 4 !== 0) return;
-    if (off === 0xa8 || off === 0xac || off === 0xc8 || off === 0xcc) off += 0x10000;
-    v >>>= 0;
-    const r = this.r;
-    const i = off >> 2;
-    const cr0 = r[R_CR0]!;
-    switch (off) {
-      case 0x20: // CR0: the model completes updates at once, so CR0ACK follows immediately
-        r[i] = v & 0x1df;
-        r[0x24 >> 2] = r[i]!;
-        processCmdq(this);
-        return;
-      case 0x28: // CR1, CR2: writable only while SMMUEN = 0
-      case 0x2c:
-        if ((cr0 & 1) === 0) r[i] = v;
-        this.cc.forgetDecoded(); // CR2.E2H changes what an STE / CD means
-        return;
-      case 0x44: // GBPA: takes effect only with Update = 1; completes at once (Update reads 0)
-        if (v & 0x8000_0000) r[i] = v & 0x001f_3f1f;
-        return;
-      case 0x50: // IRQ_CTRL -> IRQ_CTRLACK
-        r[i] = v & 7;
-        r[0x54 >> 2] = v & 7;
-        return;
-      case 0x64: // GERRORN: acknowledging CMDQ_ERR restarts command processing
-        r[i] = v & 0x3fd;
-        processCmdq(this);
-        return;
-      case 0x80:
-      case 0x84:
-      case 0x88: // STRTAB_BASE(_CFG): RO while SMMUEN = 1
-        if ((cr0 & 1) === 0) r[i] = v;
-        this.stGeomValid = false;
-        return;
-      case 0x90:
-      case 0x94: // CMDQ_BASE: RO while CMDQEN = 1
-        if ((cr0 & 8) === 0) r[i] = v;
-        return;
-      case 0x98: // CMDQ_PROD
-        r[i] = v & 0xfffff;
-        processCmdq(this);
-        return;
-      case 0x9c: // CMDQ_CONS: software may set it only while the queue is disabled
-        if ((cr0 & 8) === 0) r[i] = v & 0x7f0f_ffff;
-        return;
-      case 0xa0:
-      case 0xa4: // EVTQ_BASE
-        if ((cr0 & 4) === 0) r[i] = v;
-        return;
-      case 0x100a8: // EVTQ_PROD: owned by the SMMU while enabled
-        if ((cr0 & 4) === 0) r[i] = v & 0x800f_ffff;
-        return;
-      case 0x100ac: // EVTQ_CONS
-        r[i] = v & 0x800f_ffff;
-        return;
-      case 0xc0:
-      case 0xc4: // PRIQ_BASE
-        if ((cr0 & 2) === 0) r[i] = v;
-        return;
-      case 0x100c8:
-        if ((cr0 & 2) === 0) r[i] = v & 0x800f_ffff;
-        return;
-      case 0x100cc:
-        r[i] = v & 0x800f_ffff;
-        return;
-      case 0x68:
-      case 0x6c:
-      case 0x70:
-      case 0x74: // *_IRQ_CFGn
-      case 0xb0:
-      case 0xb4:
-      case 0xb8:
-      case 0xbc:
-      case 0xd0:
-      case 0xd4:
-      case 0xd8:
-      case 0xdc:
-        r[i] = v;
-        return;
-      default:
-        return; // ID registers, ACK registers, GERROR, STATUSR and reserved offsets: RO / WI
-    }
+    mmioWrite32(this, off, v);
+  }
+
+  write64(off: number, v: bigint): void {
+    mmioWrite64(this, off, v);
   }
 
   /**
@@ -350,108 +212,19 @@ export class SMMUv3 {
    * ID registers set the features too (call before anything else).
    */
   loadRegister(name: string, value: bigint): void {
-    const d = REG_BY_NAME.get(name);
-    if (!d) throw new RangeError(`unknown SMMUv3 register '${name}'`);
-    if (value < 0n || value >= 1n << BigInt(d.size * 8))
-      throw new RangeError(
-        `register ${name}: value 0x${value.toString(16)} is wider than ${d.size * 8} bits`,
-      );
-    this.stGeomValid = false;
-    this.r[d.offset >> 2] = Number(value & 0xffff_ffffn);
-    if (d.size === 8) this.r[(d.offset >> 2) + 1] = Number(value >> 32n);
+    loadRegister(this, name, value);
   }
 
   /** All registers by name (for image saving), 64-bit ones whole. */
   registerValues(): Record<string, bigint> {
-    const out: Record<string, bigint> = {};
-    for (const d of REGS) {
-      const lo = BigInt(this.r[d.offset >> 2]!);
-      out[d.name] = d.size === 8 ? (BigInt(this.r[(d.offset >> 2) + 1]!) << 32n) | lo : lo;
-    }
-    return out;
+    return registerValues(this);
   }
 
   // ---------------------------------------------------------------- translation
 
-  /**
-   * Reads the configuration for (sid, ssid) from memory (STE, then L1CD and CD) and finds it decoded
-   * in this.cfgSlot. Returns 0 or an event id (the fault fields say more; this.cfgSlot is then the
-   * slot whose STE flags apply, or -1). this.kindOverride >= 0 replaces the slot's KIND (S1DSS).
-   *
-   * Decoding is a pure function of the bytes read (and of the ID registers and CR2): the decoded
-   * forms of recently seen STEs and CDs are kept in memo slots next to the bytes they came from,
-   * and reused when the bytes read now are identical. Memory is still read on every transaction.
-   */
+  /** The configuration of (sid, ssid): see config.ts. */
   loadConfig(sid: number, ssid: number): number {
-    this.kindOverride = -1;
-    this.cfgSlot = -1;
-    let st = fetchSte(this, sid);
-    if (st !== 0) return st;
-    const cc = this.cc;
-    const sw = cc.steWords;
-    // Memo entries are chosen by Fibonacci hashing of the StreamID (and SubstreamID for CDs): any
-    // index would be correct, since a hit needs equal words; integers are cheaper to hash than addresses.
-    const e = Math.imul(sid, 0x9e3779b1) >>> cc.steMemoShift;
-    const sSlot = cc.steMemoBase + e;
-    const w8 = e * 8;
-    let gen = cc.steGen[e]!;
-    let w = this.steW;
-    let a = this.steAt;
-    if (gen === 0 || !same8(w, a, sw, w8)) {
-      cc.steGen[e] = 0;
-      const ste = this.ste;
-      for (let i = 0; i < 8; i++) ste[i] = w[a + i]!;
-      st = decodeSte(this, sSlot);
-      if (st !== 0) return st;
-      for (let i = 0; i < 8; i++) sw[w8 + i] = ste[i]!;
-      gen = cc.steGen[e] = ++this.genCounter;
-    }
-    this.cfgSlot = sSlot;
-    const kind = cc.ci[sSlot * K_STRIDE + K_KIND]!;
-    if (kind === KIND_S1 || kind === KIND_NESTED) {
-      st = fetchCd(this, sSlot, ssid);
-      if (st !== 0 || this.kindOverride >= 0) return st;
-      // Two ways per set: 128 CDs hashed into one way each would collide about one time in six.
-      const cw = cc.cdWords;
-      const csg = cc.cdSteGen;
-      let c = (Math.imul(ssid ^ (sid << 12), 0x9e3779b1) >>> cc.cdMemoShift) << 1;
-      let w6 = c * 6;
-      w = this.cdW;
-      a = this.cdAt;
-      if (csg[c] !== gen || !same6(w, a, cw, w6)) {
-        c++;
-        w6 += 6;
-        if (csg[c] !== gen || !same6(w, a, cw, w6)) {
-          // Miss in both ways: fill way 0 if it is empty (hits in way 0 cost one compare, and a
-          // predictable branch), else refill the way filled longer ago (cdFill: bit set = way 1 was last).
-          const set = c >>> 1;
-          const f = cc.cdFill;
-          const bit = 1 << (set & 31);
-          if (csg[c - 1] === 0 || (f[set >>> 5]! & bit) !== 0) {
-            c--;
-            w6 -= 6;
-            f[set >>> 5] = f[set >>> 5]! & ~bit;
-          } else {
-            f[set >>> 5] = f[set >>> 5]! | bit;
-          }
-          csg[c] = 0;
-          const cd = this.cd;
-          for (let i = 0; i < 6; i++) cd[i] = w[a + i]!;
-          const slot = cc.cdMemoBase + c;
-          cc.copy(sSlot, slot);
-          st = decodeCd(this, slot);
-          if (st !== 0) return st;
-          for (let i = 0; i < 6; i++) cw[w6 + i] = cd[i]!;
-          csg[c] = gen;
-        }
-      }
-      const cSlot = cc.cdMemoBase + c;
-      this.cfgSlot = cSlot;
-    } else if (ssid >= 0 && kind !== KIND_ABORT) {
-      // A SubstreamID on a stream whose STE does not use stage 1 CDs.
-      return EVT.C_BAD_SUBSTREAMID;
-    }
-    return 0;
+    return loadConfig(this, sid, ssid);
   }
 
   /**
@@ -479,18 +252,18 @@ export class SMMUv3 {
       if ((this.r[R_GBPA]! & 0x10_0000) !== 0) return (this.res.status = ST_ABORT);
       return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
     }
-    return this.fault(EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
+    return fault(this, EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
   }
 
   /** Walk on every access: the configuration from memory, then the page walk. */
   private translateWalk(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
     const st = this.loadConfig(sid, ssid);
     const slot = this.cfgSlot;
-    if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, slot);
+    if (st !== 0) return fault(this, st, sid, ssid, iovaHi, iovaLo, acc, slot);
     const kind = this.kindOverride >= 0 ? this.kindOverride : this.cc.ci[slot * K_STRIDE + K_KIND]!;
     acc = this.attributes(slot, acc);
-    if (this.atsMode && !this.atsAllowed(slot, kind))
-      return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
+    if (this.atsMode && !atsAllowed(this, slot, kind))
+      return fault(this, EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
     if (kind === KIND_S1) return this.stage1(slot, sid, ssid, iovaHi, iovaLo, acc, false);
     return this.translateKind(slot, kind, sid, ssid, iovaHi, iovaLo, acc);
   }
@@ -502,7 +275,7 @@ export class SMMUv3 {
     let slot = cc.lookup(sid, ssid + 1);
     if (slot < 0) {
       const st = this.loadConfig(sid, ssid);
-      if (st !== 0) return this.fault(st, sid, ssid, iovaHi, iovaLo, acc, this.cfgSlot);
+      if (st !== 0) return fault(this, st, sid, ssid, iovaHi, iovaLo, acc, this.cfgSlot);
       slot = cc.victim(sid, ssid + 1);
       cc.copy(this.cfgSlot, slot);
       if (this.kindOverride >= 0) ci[slot * K_STRIDE + K_KIND] = this.kindOverride;
@@ -512,8 +285,8 @@ export class SMMUv3 {
     const kind = ci[slot * K_STRIDE + K_KIND]!;
     acc = this.attributes(slot, acc);
     if (this.atsMode) {
-      if (!this.atsAllowed(slot, kind))
-        return this.fault(EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
+      if (!atsAllowed(this, slot, kind))
+        return fault(this, EVT.F_BAD_ATS_TREQ, sid, ssid, iovaHi, iovaLo, acc, -1);
     } else if (kind >= KIND_S1 && kind <= KIND_NESTED) {
       // TLB hit: the whole translation in one probe.
       this.tlbKey(slot * K_STRIDE, iovaHi);
@@ -547,14 +320,6 @@ export class SMMUv3 {
     return acc;
   }
 
-  /** An ATS Translation Request needs STE.EATS != 0 unless the stream bypasses or aborts (IHI0070 §3.9.1). */
-  private atsAllowed(slot: number, kind: number): boolean {
-    if (kind === KIND_ABORT || kind === KIND_BYPASS) return true;
-    const eats = this.cc.ci[slot * K_STRIDE + K_EATS]!;
-    this.atsSplit = eats === 2; // split-stage ATS returns the stage-1 result
-    return eats !== 0;
-  }
-
   /** The translation for a configuration of any kind (slot), once the TLB has not answered. */
   private translateKind(
     slot: number,
@@ -570,7 +335,7 @@ export class SMMUv3 {
     if (kind === KIND_S2) return this.stage2Only(slot, sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_BYPASS) return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
     if (kind === KIND_TERMINATE)
-      return this.fault(EVT.F_STREAM_DISABLED, sid, ssid, iovaHi, iovaLo, acc, slot);
+      return fault(this, EVT.F_STREAM_DISABLED, sid, ssid, iovaHi, iovaLo, acc, slot);
     this.res.status = ST_ABORT; // STE.Config abort: terminate without an event
     return ST_ABORT;
   }
@@ -581,7 +346,7 @@ export class SMMUv3 {
       this.fltS2 = 0;
       this.fltClass = CLASS_IN;
       this.fltAddr = 0;
-      return this.fault(EVT.F_ADDR_SIZE, sid, ssid, hi, lo, acc, -1);
+      return fault(this, EVT.F_ADDR_SIZE, sid, ssid, hi, lo, acc, -1);
     }
     res.pa = (hi >>> 0) * TWO32 + (lo >>> 0);
     res.perm = ALL_PERM;
@@ -625,7 +390,7 @@ export class SMMUv3 {
   ): number {
     const res = this.res;
     const st = walkS1(this, slot, hi, lo, acc, nested);
-    if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
+    if (st !== 0) return fault(this, st, sid, ssid, hi, lo, acc, slot);
     if (this.caching && !this.atsMode) {
       this.tlbKey(slot * K_STRIDE, hi);
       this.tlb.insert(this.tTag, this.tHi, lo, this.tKind, this.wPa, this.wPerm, this.wGlobal, this.wShift);
@@ -635,18 +400,18 @@ export class SMMUv3 {
     return (res.status = ST_OK);
   }
 
-  private stage2Only(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number): number {
+  stage2Only(slot: number, sid: number, ssid: number, hi: number, lo: number, acc: number): number {
     const res = this.res;
     // The input address must fit the SMMU's IAS (= OAS here): otherwise a stage-1 address size fault.
     if (hi >= this.oasHiLimit) {
       this.fltS2 = 0;
       this.fltClass = CLASS_IN;
       this.fltAddr = 0;
-      return this.fault(EVT.F_ADDR_SIZE, sid, ssid, hi, lo, acc, slot);
+      return fault(this, EVT.F_ADDR_SIZE, sid, ssid, hi, lo, acc, slot);
     }
     const ipa = (hi >>> 0) * TWO32 + (lo >>> 0);
     const st = walkS2(this, slot, ipa, acc, CLASS_IN);
-    if (st !== 0) return this.fault(st, sid, ssid, hi, lo, acc, slot);
+    if (st !== 0) return fault(this, st, sid, ssid, hi, lo, acc, slot);
     if (this.caching && !this.atsMode) {
       this.tlbKey(slot * K_STRIDE, hi);
       this.tlb.insert(this.tTag, this.tHi, lo, this.tKind, this.s2Pa, this.s2Perm, 0, this.s2Shift);
@@ -656,115 +421,14 @@ export class SMMUv3 {
     return (res.status = ST_OK);
   }
 
-  /**
-   * A transaction faulted with event `id`. Builds the record, decides whether it is recorded
-   * (translation-class faults need CD.R / STE.S2R, or a stall), stalls or terminates. Cold path.
-   */
-  private fault(
-    id: number,
-    sid: number,
-    ssid: number,
-    hi: number,
-    lo: number,
-    acc: number,
-    slot: number,
-  ): number {
-    const res = this.res;
-    const ci = this.cc.ci;
-    const o = slot * K_STRIDE;
-    const isTransl =
-      id === EVT.F_TRANSLATION || id === EVT.F_ADDR_SIZE || id === EVT.F_ACCESS || id === EVT.F_PERMISSION;
-    // C_BAD_STREAMID is recorded only when SMMU_CR2.RECINVSID = 1 (§6.3.12, §7.3.3).
-    let record = id !== EVT.C_BAD_STREAMID || (this.r[0x2c >> 2]! & 2) !== 0;
-    let stall = false;
-    let abort = true;
-    if (isTransl && slot >= 0) {
-      const kind = this.kindOverride >= 0 && !this.caching ? this.kindOverride : ci[o + K_KIND]!;
-      const hasS1 = kind === KIND_S1 || kind === KIND_NESTED;
-      if (this.fltS2 === 1) {
-        const f2 = ci[o + K_S2F]!;
-        record = (f2 & S2F_R) !== 0;
-        stall = (f2 & S2F_S) !== 0;
-      } else if (hasS1) {
-        const f1 = ci[o + K_S1F]!;
-        record = (f1 & S1F_R) !== 0;
-        stall = (f1 & S1F_S) !== 0;
-        abort = (f1 & S1F_A) !== 0;
-      }
-    }
-    if (this.atsMode && isTransl) {
-      // An ATS request that faults is answered with a failed completion, not an event (§3.9.1).
-      record = false;
-      stall = false;
-    }
-    const stag = stall ? (this.nextStag = (this.nextStag + 1) & 0xffff) : 0;
-    writeEvent(this, id, sid, ssid, hi, lo, acc, stall, stag);
-    res.event = id;
-    if (stall) {
-      res.recorded = this.pushEvent();
-      if (res.recorded) {
-        this.stalls.push({ sid, stag, state: 0 });
-        res.stag = stag;
-        return (res.status = ST_STALL);
-      }
-      // A stall whose event cannot be recorded is terminated (nothing may wait unseen).
-      return (res.status = ST_ABORT);
-    }
-    if (record) res.recorded = this.pushEvent();
-    return (res.status = abort ? ST_ABORT : ST_RAZWI);
-  }
-
-  /**
-   * An ATS Translation Request from a device (PCIe ATS, IHI0070 §3.9). Returns ST_OK with `res.pa`
-   * / `res.perm` (what the completion grants; with STE.EATS = 0b10, the IPA), or ST_ABORT (an
-   * unsuccessful completion). STE.EATS = 0b00 gives F_BAD_ATS_TREQ; translation faults are reported
-   * in the completion only. ATS requests never fill the TLB here (the ATC caches the answer).
-   */
+  /** ATS Translation Request (ats.ts). */
   translateAts(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
-    const res = this.res;
-    if (!this.feat.ats || (this.r[R_CR0]! & 1) === 0) {
-      res.event = 0;
-      res.recorded = false;
-      return (res.status = ST_ABORT); // UR: ATS not implemented or SMMU disabled
-    }
-    this.atsMode = true;
-    this.atsSplit = false;
-    try {
-      return this.translate(sid, ssid, iovaHi, iovaLo, acc);
-    } finally {
-      this.atsMode = false;
-      this.atsSplit = false;
-    }
+    return translateAts(this, sid, ssid, iovaHi, iovaLo, acc);
   }
 
-  /**
-   * A transaction marked as already translated (PCIe AT = Translated). With CR0.ATSCHK = 1 the
-   * stream must have ATS enabled (else F_TRANSL_FORBIDDEN); with STE.EATS = 0b10 the address is an
-   * IPA and goes through stage 2. With ATSCHK = 0 translated transactions pass unchecked.
-   */
+  /** A transaction marked as already translated (ats.ts). */
   translateTranslated(sid: number, ssid: number, addrHi: number, addrLo: number, acc: number): number {
-    const res = this.res;
-    res.event = 0;
-    res.recorded = false;
-    const r = this.r;
-    const pass = () => {
-      res.pa = (addrHi >>> 0) * TWO32 + (addrLo >>> 0);
-      res.perm = ALL_PERM;
-      return (res.status = ST_OK);
-    };
-    if ((r[R_CR0]! & 1) === 0 || (r[R_CR0]! & 0x10) === 0) return pass();
-    const st = this.loadConfig(sid >>> 0, ssid);
-    if (st !== 0) return this.fault(st, sid >>> 0, ssid, addrHi, addrLo, acc, -1);
-    const ci = this.cc.ci;
-    const slot = this.cfgSlot;
-    const kind = this.kindOverride >= 0 ? this.kindOverride : ci[slot * K_STRIDE + K_KIND]!;
-    if (kind === KIND_ABORT) return (res.status = ST_ABORT);
-    if (kind === KIND_BYPASS) return pass();
-    const eats = ci[slot * K_STRIDE + K_EATS]!;
-    if (eats === 0) return this.fault(EVT.F_TRANSL_FORBIDDEN, sid >>> 0, ssid, addrHi, addrLo, acc, -1);
-    if (eats === 2 && (kind === KIND_S2 || kind === KIND_NESTED))
-      return this.stage2Only(slot, sid >>> 0, ssid, addrHi, addrLo, acc);
-    return pass();
+    return translateTranslated(this, sid, ssid, addrHi, addrLo, acc);
   }
 
   /** Writes this.evt to the event queue (evtq.ts). */
@@ -772,11 +436,9 @@ export class SMMUv3 {
     return pushEventRecord(this);
   }
 
-  /** Outcome of a stalled transaction: 'pending', 'retry' (re-issue it) or 'abort'. */
+  /** Outcome of a stalled transaction (fault.ts). */
   stallOutcome(sid: number, stag: number): 'pending' | 'retry' | 'abort' | 'unknown' {
-    const s = this.stalls.find((x) => x.sid === sid && x.stag === stag);
-    if (!s) return 'unknown';
-    return s.state === 0 ? 'pending' : s.state === 1 ? 'retry' : 'abort';
+    return stallOutcome(this, sid, stag);
   }
 
   /**

@@ -1,0 +1,121 @@
+// Configuration lookup (IHI0070 §3.3): STE, then L1CD and CD, read from memory on every transaction,
+// with a decode memo. Decoding is a pure function of the bytes read (and of the ID registers and
+// CR2): the decoded forms of recently seen STEs and CDs are kept in memo slots next to the bytes they
+// came from, and reused when the bytes read now are identical.
+import * as Mconfig_cache from './config-cache.ts';
+const { K, KIND_ABORT, KIND_NESTED, KIND_S1 } = Mconfig_cache;
+const { KIND: K_KIND, STRIDE: K_STRIDE } = K;
+import * as Mcd from './cd.ts';
+const { decodeCd, fetchCd } = Mcd;
+import * as Mevents from './events.ts';
+const { EVT } = Mevents;
+import * as Mste from './ste.ts';
+const { decodeSte, fetchSte } = Mste;
+import type { SMMUv3 } from './smmuv3.ts';
+
+/** w[a..a+7] equal m[b..b+7] (an STE as read against a memo entry). */
+function same8(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
+  return (
+    w[a] === m[b] &&
+    w[a + 1] === m[b + 1] &&
+    w[a + 2] === m[b + 2] &&
+    w[a + 3] === m[b + 3] &&
+    w[a + 4] === m[b + 4] &&
+    w[a + 5] === m[b + 5] &&
+    w[a + 6] === m[b + 6] &&
+    w[a + 7] === m[b + 7]
+  );
+}
+
+/** w[a..a+5] equal m[b..b+5] (a CD's qwords 0-2 against a memo entry). */
+function same6(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
+  return (
+    w[a] === m[b] &&
+    w[a + 1] === m[b + 1] &&
+    w[a + 2] === m[b + 2] &&
+    w[a + 3] === m[b + 3] &&
+    w[a + 4] === m[b + 4] &&
+    w[a + 5] === m[b + 5]
+  );
+}
+
+/**
+ * Reads the configuration for (sid, ssid) from memory (STE, then L1CD and CD) and finds it decoded
+ * in m.cfgSlot. Returns 0 or an event id (the fault fields say more; m.cfgSlot is then the
+ * slot whose STE flags apply, or -1). m.kindOverride >= 0 replaces the slot's KIND (S1DSS).
+ *
+ * Decoding is a pure function of the bytes read (and of the ID registers and CR2): the decoded
+ * forms of recently seen STEs and CDs are kept in memo slots next to the bytes they came from,
+ * and reused when the bytes read now are identical. Memory is still read on every transaction.
+ */
+export function loadConfig(m: SMMUv3, sid: number, ssid: number): number {
+  m.kindOverride = -1;
+  m.cfgSlot = -1;
+  let st = fetchSte(m, sid);
+  if (st !== 0) return st;
+  const cc = m.cc;
+  const sw = cc.steWords;
+  // Memo entries are chosen by Fibonacci hashing of the StreamID (and SubstreamID for CDs): any
+  // index would be correct, since a hit needs equal words; integers are cheaper to hash than addresses.
+  const e = Math.imul(sid, 0x9e3779b1) >>> cc.steMemoShift;
+  const sSlot = cc.steMemoBase + e;
+  const w8 = e * 8;
+  let gen = cc.steGen[e]!;
+  let w = m.steW;
+  let a = m.steAt;
+  if (gen === 0 || !same8(w, a, sw, w8)) {
+    cc.steGen[e] = 0;
+    const ste = m.ste;
+    for (let i = 0; i < 8; i++) ste[i] = w[a + i]!;
+    st = decodeSte(m, sSlot);
+    if (st !== 0) return st;
+    for (let i = 0; i < 8; i++) sw[w8 + i] = ste[i]!;
+    gen = cc.steGen[e] = ++m.genCounter;
+  }
+  m.cfgSlot = sSlot;
+  const kind = cc.ci[sSlot * K_STRIDE + K_KIND]!;
+  if (kind === KIND_S1 || kind === KIND_NESTED) {
+    st = fetchCd(m, sSlot, ssid);
+    if (st !== 0 || m.kindOverride >= 0) return st;
+    // Two ways per set: 128 CDs hashed into one way each would collide about one time in six.
+    const cw = cc.cdWords;
+    const csg = cc.cdSteGen;
+    let c = (Math.imul(ssid ^ (sid << 12), 0x9e3779b1) >>> cc.cdMemoShift) << 1;
+    let w6 = c * 6;
+    w = m.cdW;
+    a = m.cdAt;
+    if (csg[c] !== gen || !same6(w, a, cw, w6)) {
+      c++;
+      w6 += 6;
+      if (csg[c] !== gen || !same6(w, a, cw, w6)) {
+        // Miss in both ways: fill way 0 if it is empty (hits in way 0 cost one compare, and a
+        // predictable branch), else refill the way filled longer ago (cdFill: bit set = way 1 was last).
+        const set = c >>> 1;
+        const f = cc.cdFill;
+        const bit = 1 << (set & 31);
+        if (csg[c - 1] === 0 || (f[set >>> 5]! & bit) !== 0) {
+          c--;
+          w6 -= 6;
+          f[set >>> 5] = f[set >>> 5]! & ~bit;
+        } else {
+          f[set >>> 5] = f[set >>> 5]! | bit;
+        }
+        csg[c] = 0;
+        const cd = m.cd;
+        for (let i = 0; i < 6; i++) cd[i] = w[a + i]!;
+        const slot = cc.cdMemoBase + c;
+        cc.copy(sSlot, slot);
+        st = decodeCd(m, slot);
+        if (st !== 0) return st;
+        for (let i = 0; i < 6; i++) cw[w6 + i] = cd[i]!;
+        csg[c] = gen;
+      }
+    }
+    const cSlot = cc.cdMemoBase + c;
+    m.cfgSlot = cSlot;
+  } else if (ssid >= 0 && kind !== KIND_ABORT) {
+    // A SubstreamID on a stream whose STE does not use stage 1 CDs.
+    return EVT.C_BAD_SUBSTREAMID;
+  }
+  return 0;
+}

@@ -1,0 +1,82 @@
+// Fault policy (IHI0070 §3.12, §3.5): whether a fault is recorded, stalls or terminates, and how.
+// Cold path: called only when a transaction faults.
+import * as Mconfig_cache from './config-cache.ts';
+const { K, KIND_NESTED, KIND_S1, S1F_A, S1F_R, S1F_S, S2F_R, S2F_S } = Mconfig_cache;
+const { KIND: K_KIND, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE } = K;
+import * as Mevents from './events.ts';
+const { EVT } = Mevents;
+import * as Mevtq from './evtq.ts';
+const { writeEvent } = Mevtq;
+import * as Mresult from './result.ts';
+const { ST_ABORT, ST_RAZWI, ST_STALL } = Mresult;
+import type { SMMUv3 } from './smmuv3.ts';
+
+/**
+ * A transaction faulted with event `id`. Builds the record, decides whether it is recorded
+ * (translation-class faults need CD.R / STE.S2R, or a stall), stalls or terminates. Cold path.
+ */
+export function fault(
+  m: SMMUv3,
+  id: number,
+  sid: number,
+  ssid: number,
+  hi: number,
+  lo: number,
+  acc: number,
+  slot: number,
+): number {
+  const res = m.res;
+  const ci = m.cc.ci;
+  const o = slot * K_STRIDE;
+  const isTransl =
+    id === EVT.F_TRANSLATION || id === EVT.F_ADDR_SIZE || id === EVT.F_ACCESS || id === EVT.F_PERMISSION;
+  // C_BAD_STREAMID is recorded only when SMMU_CR2.RECINVSID = 1 (§6.3.12, §7.3.3).
+  let record = id !== EVT.C_BAD_STREAMID || (m.r[0x2c >> 2]! & 2) !== 0;
+  let stall = false;
+  let abort = true;
+  if (isTransl && slot >= 0) {
+    const kind = m.kindOverride >= 0 && !m.caching ? m.kindOverride : ci[o + K_KIND]!;
+    const hasS1 = kind === KIND_S1 || kind === KIND_NESTED;
+    if (m.fltS2 === 1) {
+      const f2 = ci[o + K_S2F]!;
+      record = (f2 & S2F_R) !== 0;
+      stall = (f2 & S2F_S) !== 0;
+    } else if (hasS1) {
+      const f1 = ci[o + K_S1F]!;
+      record = (f1 & S1F_R) !== 0;
+      stall = (f1 & S1F_S) !== 0;
+      abort = (f1 & S1F_A) !== 0;
+    }
+  }
+  if (m.atsMode && isTransl) {
+    // An ATS request that faults is answered with a failed completion, not an event (§3.9.1).
+    record = false;
+    stall = false;
+  }
+  const stag = stall ? (m.nextStag = (m.nextStag + 1) & 0xffff) : 0;
+  writeEvent(m, id, sid, ssid, hi, lo, acc, stall, stag);
+  res.event = id;
+  if (stall) {
+    res.recorded = m.pushEvent();
+    if (res.recorded) {
+      m.stalls.push({ sid, stag, state: 0 });
+      res.stag = stag;
+      return (res.status = ST_STALL);
+    }
+    // A stall whose event cannot be recorded is terminated (nothing may wait unseen).
+    return (res.status = ST_ABORT);
+  }
+  if (record) res.recorded = m.pushEvent();
+  return (res.status = abort ? ST_ABORT : ST_RAZWI);
+}
+
+/** Outcome of a stalled transaction: 'pending', 'retry' (re-issue it) or 'abort'. */
+export function stallOutcome(
+  m: SMMUv3,
+  sid: number,
+  stag: number,
+): 'pending' | 'retry' | 'abort' | 'unknown' {
+  const s = m.stalls.find((x) => x.sid === sid && x.stag === stag);
+  if (!s) return 'unknown';
+  return s.state === 0 ? 'pending' : s.state === 1 ? 'retry' : 'abort';
+}
