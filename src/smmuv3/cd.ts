@@ -33,7 +33,21 @@ import * as Mste from './ste.ts';
 const { tg0Shift } = Mste;
 import * as Mwalk from './walk.ts';
 const { CLASS_CD, s1StartLevel, walkS2 } = Mwalk;
-import type { SMMUv3 } from './smmuv3.ts';
+import type { SteCtx } from './ste.ts';
+import type { WalkCtx } from './walk.ts';
+
+/**
+ * What the CD lookup and decode read and write of the device: the STE context (memory, slots, ID
+ * registers, registers) plus the stage-2 walk for nested CD fetches, the CD scratch and outputs.
+ */
+export interface CdCtx extends SteCtx, WalkCtx {
+  /** Scratch for a CD read across a region boundary; fetchCd's outputs: the words and where they start. */
+  readonly cd: Int32Array;
+  cdW: Int32Array;
+  cdAt: number;
+  /** A KIND replacing the slot's (STE.S1DSS for transactions without SubstreamID); -1 none. */
+  kindOverride: number;
+}
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const {
@@ -106,14 +120,14 @@ function tg1Shift(tg: number): number {
   return tg === 1 ? 14 : tg === 2 ? 12 : tg === 3 ? 16 : 0;
 }
 
-function cdFetchAbort(m: SMMUv3, pa: number): number {
+function cdFetchAbort(m: CdCtx, pa: number): number {
   m.fltS2 = 0;
   m.fltAddr = pa;
   return F_CD_FETCH;
 }
 
 /** Reads 64 bits at an address that is an IPA when `nested` (translated by stage 2, CLASS CD). */
-function readCfg64(m: SMMUv3, slot: number, addr: number, nested: boolean): number {
+function readCfg64(m: CdCtx, slot: number, addr: number, nested: boolean): number {
   let pa = addr;
   if (nested) {
     const st = walkS2(m, slot, addr, 0, CLASS_CD);
@@ -132,7 +146,7 @@ function readCfg64(m: SMMUv3, slot: number, addr: number, nested: boolean): numb
  * A transaction without SubstreamID on a stream with several CDs: STE.S1DSS. Sets m.kindOverride
  * and returns true for terminate / bypass; false for substream 0 (use CD 0).
  */
-function s1dssOverride(m: SMMUv3, dss: number, nested: boolean): boolean {
+function s1dssOverride(m: CdCtx, dss: number, nested: boolean): boolean {
   if (dss === 0 || dss === 3) {
     // 0b11: reserved, behaves as 0b00 (§5.2 S1DSS)
     m.kindOverride = KIND_TERMINATE;
@@ -150,7 +164,7 @@ function s1dssOverride(m: SMMUv3, dss: number, nested: boolean): boolean {
  * `slot`: its words are then m.cdW[m.cdAt..m.cdAt+5]. Returns 0 or an event id. With S1DSS
  * bypass / terminate there is no CD: m.kindOverride says what the transaction becomes instead.
  */
-export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
+export function fetchCd(m: CdCtx, slot: number, ssid: number): number {
   const ci = m.cc.ci;
   const o = slot * K_STRIDE;
   const nested = ci[o + K_KIND] === KIND_NESTED;
@@ -205,7 +219,7 @@ export function fetchCd(m: SMMUv3, slot: number, ssid: number): number {
 }
 
 /** fetchCd when the CD is an IPA or not in one region: qword by qword into m.cd. */
-function fetchCdSlow(m: SMMUv3, slot: number, cdAddr: number, nested: boolean): number {
+function fetchCdSlow(m: CdCtx, slot: number, cdAddr: number, nested: boolean): number {
   const cd = m.cd;
   for (let i = 0; i < 3; i++) {
     const st = readCfg64(m, slot, cdAddr + i * 8, nested);
@@ -219,7 +233,7 @@ function fetchCdSlow(m: SMMUv3, slot: number, cdAddr: number, nested: boolean): 
 }
 
 /** Validates the CD in m.cd and fills the stage-1 part of the slot. Returns 0 or C_BAD_CD. */
-export function decodeCd(m: SMMUv3, slot: number): number {
+export function decodeCd(m: CdCtx, slot: number): number {
   const w = m.cd;
   const feat = m.feat;
   const ci = m.cc.ci;

@@ -24,7 +24,38 @@ import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mwalk from './walk.ts';
 const { s2StartLevel, POW2 } = Mwalk;
-import type { SMMUv3 } from './smmuv3.ts';
+import type { PhysMem } from '../mem/phys-mem.ts';
+import type { ConfigCache } from './config-cache.ts';
+import type { Features } from './features.ts';
+
+/**
+ * What the stream-table lookup and the STE decode read and write of the device (the SMMUv3 class
+ * satisfies it structurally; no runtime cost).
+ */
+export interface SteCtx {
+  readonly mem: PhysMem;
+  readonly cc: ConfigCache;
+  readonly feat: Features;
+  /** The register file (STRTAB_BASE, STRTAB_BASE_CFG, CR2 are read). */
+  readonly r: Uint32Array;
+  /** Scratch for an STE read across a region boundary; fetchSte's outputs: the words and where they start. */
+  readonly ste: Int32Array;
+  steW: Int32Array;
+  steAt: number;
+  /** Stream-table geometry, decoded after STRTAB_* writes (decodeStreamTableRegs). */
+  stGeomValid: boolean;
+  /** STRTAB_BASE as a Number and as 32-bit halves (low half as uint32). */
+  stBase: number;
+  stBaseHi: number;
+  stBaseLo: number;
+  stLimit: number;
+  stSplit: number;
+  decodeStreamTableRegs(): void;
+  /** Address size in bits of an IPS / S2PS encoding, capped at OAS. */
+  paBits(enc: number): number;
+  /** Fault detail: the address of a failed fetch. */
+  fltAddr: number;
+}
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const {
@@ -106,7 +137,7 @@ export function tg0Shift(tg: number): number {
  * The stream table geometry from STRTAB_BASE / STRTAB_BASE_CFG (IHI0070 §6.3.23-24), decoded when
  * those registers change rather than per transaction: [base, StreamID limit, SPLIT or -1 (linear)].
  */
-export function streamTableGeometry(m: SMMUv3): [number, number, number] {
+export function streamTableGeometry(m: SteCtx): [number, number, number] {
   const r = m.r;
   const cfg = r[0x88 >> 2]!; // STRTAB_BASE_CFG
   let log2size = cfg & 0x3f;
@@ -125,7 +156,7 @@ export function streamTableGeometry(m: SMMUv3): [number, number, number] {
  * Finds the STE of `sid`: its first 8 words are then m.steW[m.steAt..m.steAt+7]. Returns 0, or an event id
  * (C_BAD_STREAMID, F_STE_FETCH with m.fltAddr = the fetch address).
  */
-export function fetchSte(m: SMMUv3, sid: number): number {
+export function fetchSte(m: SteCtx, sid: number): number {
   const mem = m.mem;
   if (!m.stGeomValid) m.decodeStreamTableRegs();
   if (sid >= m.stLimit) return C_BAD_STREAMID;
@@ -166,7 +197,7 @@ export function fetchSte(m: SMMUv3, sid: number): number {
 }
 
 /** fetchSte when the STE is not in one region: qword by qword into m.ste, or F_STE_FETCH. */
-function fetchSteSlow(m: SMMUv3, steAddr: number): number {
+function fetchSteSlow(m: SteCtx, steAddr: number): number {
   const mem = m.mem;
   const ste = m.ste;
   for (let i = 0; i < 4; i++) {
@@ -187,7 +218,7 @@ function fetchSteSlow(m: SMMUv3, steAddr: number): number {
  * Leaves the CD part to cd.ts. ILLEGAL combinations named in IHI0070 §5.2 give C_BAD_STE; the
  * model never throws on any STE bytes.
  */
-export function decodeSte(m: SMMUv3, slot: number): number {
+export function decodeSte(m: SteCtx, slot: number): number {
   const w = m.ste;
   const ci = m.cc.ci;
   const cf = m.cc.cf;

@@ -31,7 +31,36 @@ const {
 } = Mconfig_cache;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
-import type { SMMUv3 } from './smmuv3.ts';
+import type { PhysMem } from '../mem/phys-mem.ts';
+import type { ConfigCache } from './config-cache.ts';
+import type { Features } from './features.ts';
+
+/**
+ * What the walkers read and write of the device: memory, the decoded slot (cc), the ID registers,
+ * and the walk's outputs and fault details. The SMMUv3 class satisfies it structurally (no runtime
+ * cost); nothing else of the device is reachable from here.
+ */
+export interface WalkCtx {
+  readonly mem: PhysMem;
+  readonly cc: ConfigCache;
+  readonly feat: Features;
+  /** ATS with STE.EATS = 0b10: the stage-1 output (an IPA) is the answer. */
+  readonly atsSplit: boolean;
+  /** Stage-1 (or final) result: output address, permissions, page size (log2), nG = 0. */
+  wPa: number;
+  wPerm: number;
+  wShift: number;
+  wGlobal: number;
+  /** Stage-2 result. */
+  s2Pa: number;
+  s2Perm: number;
+  s2Shift: number;
+  /** Fault details (set only when a fault is returned): stage 2?, CLASS, IPA of a stage-2 fault, TT write. */
+  fltS2: number;
+  fltClass: number;
+  fltAddr: number;
+  fltTtWrite: number;
+}
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const {
@@ -155,7 +184,7 @@ function descOA(lo: number, hi: number, g: number, s: number): number {
  * `cls` = the event CLASS if it faults. Returns 0 with m.s2Pa / m.s2Perm / m.s2Shift, or an event
  * id with m.fltS2 = 1, m.fltClass, m.fltAddr (IPA, or the descriptor address for F_WALK_EABT).
  */
-export function walkS2(m: SMMUv3, slot: number, ipa: number, acc: number, cls: number): number {
+export function walkS2(m: WalkCtx, slot: number, ipa: number, acc: number, cls: number): number {
   const ci = m.cc.ci;
   const o = slot * K_STRIDE;
   const g = ci[o + K_S2G]!;
@@ -290,7 +319,7 @@ const S1_PERM = Int32Array.from({ length: 256 }, (_, i) =>
 );
 
 /** A stage-1 fault (CLASS IN, no IPA): sets the fault fields for the event record, returns `id`. */
-function s1Fault(m: SMMUv3, id: number): number {
+function s1Fault(m: WalkCtx, id: number): number {
   m.fltS2 = 0;
   m.fltClass = CLASS_IN;
   m.fltAddr = 0;
@@ -305,7 +334,7 @@ function s1Fault(m: SMMUv3, id: number): number {
  * or an event id with the fault fields set.
  */
 export function walkS1(
-  m: SMMUv3,
+  m: WalkCtx,
   slot: number,
   vaHi: number,
   vaLo: number,
