@@ -428,14 +428,15 @@ class Translation {
     // Hardware updates the SMMU does not implement (IDR0.HTTU) are ILLEGAL (§5.2 S2HA, S2HD).
     if ((ste('S2HA') === 1 && feat.httu === 0) || (ste('S2HD') === 1 && feat.httu < 2)) bad();
     const stride = g - 3;
-    // The start table (with its concatenated siblings) is aligned to its size; low bits read as zero.
+    // The start table (with its concatenated siblings) is aligned to its size, and to 64 bytes with a
+    // 52-bit effective S2PS (§5.2 S2TTB); low bits read as zero.
     const startBits = ias - (g + (3 - startLevel) * stride);
     return {
       granule: g,
       ias,
       startLevel,
       ps,
-      ttb: alignDown(ttb, Math.max(startBits + 3, 4)),
+      ttb: alignDown(ttb, Math.max(startBits + 3, ps === 52 ? 6 : 4)),
       affd: ste('S2AFFD') === 1,
       ha: ste('S2HA') === 1 && feat.httu >= 1,
       hd: ste('S2HA') === 1 && ste('S2HD') === 1 && feat.httu >= 2, // HD needs HA (and IDR0.HTTU = 2)
@@ -556,7 +557,10 @@ class Translation {
     ] as const) {
       if (r && this.field(CD, q, name) >= pow2(r.granule === 16 ? ips : Math.min(ips, 48))) bad();
     }
-    const fix = (r: S1Range | null): S1Range | null => (r ? { ...r, ips } : null);
+    // With a 52-bit effective IPS (64K granule) the start table is 64-byte aligned: TTBx[5:0] read
+    // as zero (§5.4 TTB0, TTB1).
+    const fix = (r: S1Range | null): S1Range | null =>
+      r ? { ...r, ips, ttb: r.granule === 16 && ips === 52 ? alignDown(r.ttb, 6) : r.ttb } : null;
     const tbi = cd('TBI');
     return {
       el2,
@@ -642,10 +646,11 @@ class Translation {
       const oa = this.leafAddr(desc, g, s);
       if (oa >= pow2(c.ps)) fault(EVT.F_ADDR_SIZE);
       let after = desc;
-      // Access flag (bit 10): fault unless S2AFFD, or set by hardware with S2HA (FEAT_HAFDBS).
-      if (!bit(desc, 10) && !c.affd) {
-        if (!c.ha) fault(EVT.F_ACCESS);
-        after |= 1n << 10n;
+      // Access flag (bit 10): set by hardware with S2HA (FEAT_HAFDBS), S2AFFD then IGNORED (§5.2
+      // S2AFFD, §3.13.2); without S2HA a fault unless S2AFFD.
+      if (!bit(desc, 10)) {
+        if (c.ha) after |= 1n << 10n;
+        else if (!c.affd) fault(EVT.F_ACCESS);
       }
       // S2AP (bits [7:6]): bit 6 read, bit 7 write. DBM (bit 51) with HA+HD: writable-clean, and a
       // write makes it dirty by setting S2AP[1].
@@ -729,10 +734,11 @@ class Translation {
       const oa = this.leafAddr(desc, g, s);
       if (oa >= pow2(rg.ips)) fault(EVT.F_ADDR_SIZE);
       let after = desc;
-      // Access flag: Arm ARM order is Translation, Address size, Access flag, Permission.
-      if (!bit(desc, 10) && !c.affd) {
-        if (!c.ha) fault(EVT.F_ACCESS);
-        after |= 1n << 10n;
+      // Access flag: Arm ARM order is Translation, Address size, Access flag, Permission. With HA
+      // the SMMU sets it and AFFD is IGNORED (§5.4 AFFD, §3.13.2); without HA a fault unless AFFD.
+      if (!bit(desc, 10)) {
+        if (c.ha) after |= 1n << 10n;
+        else if (!c.affd) fault(EVT.F_ACCESS);
       }
       const dbm = bit(desc, 51) && c.hd; // writable-clean: effective AP[2] = 0 (AArch64.S1ApplyOutputPerms)
       const ap2 = bit(desc, 7);
@@ -806,8 +812,9 @@ class Translation {
     // WXN: writable locations are not executable (at the level that can write them).
     if (c.wxn && pw) px = false;
     if (c.wxn && uw) ux = false;
-    // PAN: privileged data accesses to unprivileged-accessible locations fault. Model choice: an
-    // instruction read needs read and execute permission, and its read is subject to PAN too.
+    // PAN: privileged data accesses to unprivileged-readable locations fault (DDI 0487
+    // AArch64.S1DirectBasePermissions: pan = ur). PAN is for data accesses only: an instruction
+    // fetch needs execute permission alone (see permits), so PAN never affects it.
     let pRead = pr;
     let pWrite = pw;
     if (c.pan && (ur || uw)) pRead = pWrite = false;
@@ -854,13 +861,15 @@ class Translation {
 
 /**
  * Does the permission mask allow the access? Data read: R; write: W (an instruction write is a
- * data write); instruction read: R and X (model choice). Privileged or unprivileged per REF_U.
+ * data write, IHI0070 §13.7.1); instruction fetch: X alone (DDI 0487 AArch64.S1CheckPermission and
+ * S2CheckPermission fail an IFETCH on !x only; IHI0070 §13.7.1, §3.22). Privileged or unprivileged
+ * per REF_U.
  */
 export function permits(perm: number, acc: number): boolean {
   const u = (acc & REF_U) !== 0;
   let need: number;
   if ((acc & REF_W) !== 0) need = u ? UW : PW;
-  else if ((acc & REF_X) !== 0) need = u ? UR | UX : PR | PX;
+  else if ((acc & REF_X) !== 0) need = u ? UX : PX;
   else need = u ? UR : PR;
   return (perm & need) === need;
 }

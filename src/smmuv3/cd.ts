@@ -307,8 +307,8 @@ export function decodeCd(m: CdCtx, slot: number): number {
     (el2 ? S1F_EL2 : 0) |
     (e2h ? S1F_E2H : 0);
   // TTBx: bits below the start table's size are treated as zero (tables are size-aligned).
-  const ttb0 = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0) : 0;
-  const ttb1 = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1) : 0;
+  const ttb0 = g0 ? alignTtb(w[TTB0.w + 1]! & TTB0.hiMask, w[TTB0.w]! & TTB0.loMask, g0, tsz0, ips) : 0;
+  const ttb1 = g1 ? alignTtb(w[TTB1.w + 1]! & TTB1.hiMask, w[TTB1.w]! & TTB1.loMask, g1, tsz1, ips) : 0;
   ci[o + K_TTB0LO] = ttb0 % TWO32;
   ci[o + K_TTB0HI] = Math.floor(ttb0 / TWO32);
   ci[o + K_TTB1LO] = ttb1 % TWO32;
@@ -320,10 +320,15 @@ function tszOk(tsz: number, g: number, vax52: boolean): boolean {
   return tsz <= 39 && tsz >= (g === 16 && vax52 ? 12 : 16);
 }
 
-function alignTtb(hi: number, lo: number, g: number, tsz: number): number {
+/**
+ * TTBx with the bits below the start table's size treated as zero; with a 52-bit effective IPS (the
+ * 64 KiB granule) the table is at least 64-byte aligned: TTBx[5:0] are zero (IHI0070 §5.4 TTB0).
+ */
+function alignTtb(hi: number, lo: number, g: number, tsz: number, ips: number): number {
   const ias = 64 - tsz;
   const stride = g - 3;
   const sl = s1StartLevel(g, ias);
+  const min = g === 16 && ips === 52 ? 6 : 4;
   const alignBits = ias - (g + (3 - sl) * stride) + 3; // start table size: at most 2^16 bytes
-  return hi * TWO32 + ((lo & ~((1 << (alignBits < 4 ? 4 : alignBits)) - 1)) >>> 0);
+  return hi * TWO32 + ((lo & ~((1 << (alignBits < min ? min : alignBits)) - 1)) >>> 0);
 }

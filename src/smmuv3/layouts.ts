@@ -41,7 +41,9 @@ export const STE = layout('smmuv3-ste', 'Stream Table Entry', 64, S_STE, [
   fld('INSTCFG', 1, 51, 50, S_STE, { values: { INCOMING: 0, DATA: 2, INSTR: 3 } }),
   fld('S2VMID', 2, 15, 0, S_STE),
   fld('S2T0SZ', 2, 37, 32, S_STE),
-  fld('S2SL0', 2, 39, 38, S_STE),
+  fld('S2SL0', 2, 39, 38, S_STE, {
+    note: '0b10 is ILLEGAL with OAS < 44 (4K, 64K granule) or < 42 (16K): DDI 0487 S2InvalidSL',
+  }),
   fld('S2IR0', 2, 41, 40, S_STE),
   fld('S2OR0', 2, 43, 42, S_STE),
   fld('S2SH0', 2, 45, 44, S_STE),
@@ -51,13 +53,15 @@ export const STE = layout('smmuv3-ste', 'Stream Table Entry', 64, S_STE, [
   }),
   fld('S2AA64', 2, 51, 51, S_STE),
   fld('S2ENDI', 2, 52, 52, S_STE),
-  fld('S2AFFD', 2, 53, 53, S_STE),
+  fld('S2AFFD', 2, 53, 53, S_STE, { note: 'IGNORED when S2HA = 1 (§3.13.2)' }),
   fld('S2PTW', 2, 54, 54, S_STE),
   fld('S2HD', 2, 55, 55, S_STE),
   fld('S2HA', 2, 56, 56, S_STE),
   fld('S2S', 2, 57, 57, S_STE),
   fld('S2R', 2, 58, 58, S_STE),
-  addr('S2TTB', 3, 51, 4, S_STE),
+  addr('S2TTB', 3, 51, 4, S_STE, {
+    note: 'bits below the start table size read as zero; [5:0] with a 52-bit effective S2PS',
+  }),
 ]);
 
 export const CD = layout('smmuv3-cd', 'Context Descriptor', 64, S_CD, [
@@ -79,7 +83,7 @@ export const CD = layout('smmuv3-cd', 'Context Descriptor', 64, S_CD, [
   fld('EPD1', 0, 30, 30, S_CD),
   fld('V', 0, 31, 31, S_CD),
   fld('IPS', 0, 34, 32, S_CD, { values: { '32': 0, '36': 1, '40': 2, '42': 3, '44': 4, '48': 5, '52': 6 } }),
-  fld('AFFD', 0, 35, 35, S_CD),
+  fld('AFFD', 0, 35, 35, S_CD, { note: 'IGNORED when HA = 1 (§3.13.2)' }),
   fld('WXN', 0, 36, 36, S_CD),
   fld('UWXN', 0, 37, 37, S_CD),
   fld('TBI', 0, 39, 38, S_CD, { note: 'bit 0: TBI for TTB0 half, bit 1: TBI for TTB1 half' }),
@@ -95,7 +99,9 @@ export const CD = layout('smmuv3-cd', 'Context Descriptor', 64, S_CD, [
   fld('NSCFG0', 1, 0, 0, S_CD),
   fld('HAD0', 1, 1, 1, S_CD),
   fld('E0PD0', 1, 2, 2, S_CD),
-  addr('TTB0', 1, 51, 4, S_CD),
+  addr('TTB0', 1, 51, 4, S_CD, {
+    note: 'bits below the start table size read as zero; [5:0] with a 52-bit effective IPS',
+  }),
   fld('HWU0g59', 1, 60, 60, S_CD),
   fld('HWU0g60', 1, 61, 61, S_CD),
   fld('HWU0g61', 1, 62, 62, S_CD),
@@ -103,7 +109,9 @@ export const CD = layout('smmuv3-cd', 'Context Descriptor', 64, S_CD, [
   fld('NSCFG1', 2, 0, 0, S_CD),
   fld('HAD1', 2, 1, 1, S_CD),
   fld('E0PD1', 2, 2, 2, S_CD),
-  addr('TTB1', 2, 51, 4, S_CD),
+  addr('TTB1', 2, 51, 4, S_CD, {
+    note: 'bits below the start table size read as zero; [5:0] with a 52-bit effective IPS',
+  }),
   fld('HWU1g59', 2, 60, 60, S_CD),
   fld('HWU1g60', 2, 61, 61, S_CD),
   fld('HWU1g61', 2, 62, 62, S_CD),

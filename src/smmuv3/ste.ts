@@ -298,7 +298,7 @@ export function decodeSte(m: SteCtx, slot: number): number {
     // S2T0SZ range (§5.2, SMMUv3.1+: out of range is ILLEGAL): at most 39 (IDR3.STT not implemented),
     // at least 16 with 4K/16K (no S2DS) or 12 with 64K, and never an IPA wider than the IAS.
     if (ias > feat.oasBits || tsz > 39 || (g !== 16 && tsz < 16)) return C_BAD_STE;
-    const sl = s2StartLevel(g, get(w, S2SL0), ias);
+    const sl = s2StartLevel(g, get(w, S2SL0), ias, feat.oasBits); // DDI 0487 S2InvalidSL: PAMax = OAS
     if (sl < 0) return C_BAD_STE;
     let ps = m.paBits(get(w, S2PS));
     if (g !== 16 && ps > 48) ps = 48; // 52-bit output needs the 64 KiB granule (FEAT_LPA2 not implemented)
@@ -307,8 +307,9 @@ export function decodeSte(m: SteCtx, slot: number): number {
     ci[o + K_S2CONCAT] = ias > covered ? ias - covered : 0;
     const ttbHi = w[S2TTB.w + 1]! & S2TTB.hiMask;
     if (ttbHi * 4294967296 >= POW2[ps]!) return C_BAD_STE; // S2TTB beyond the output size
-    // The start table(s) must be aligned to their size (at most 2^20 bytes); low bits are treated as zero.
-    const tblBits = Math.max(ias - (covered - stride) + 3, 4);
+    // The start table(s) must be aligned to their size (at most 2^20 bytes), and to 64 bytes with a
+    // 52-bit effective S2PS (§5.2 S2TTB); low bits are treated as zero.
+    const tblBits = Math.max(ias - (covered - stride) + 3, ps === 52 ? 6 : 4);
     cf[of + KF_S2TTB] = ttbHi * 4294967296 + ((w[S2TTB.w]! & S2TTB.loMask & ~((1 << tblBits) - 1)) >>> 0);
     if ((get(w, S2S) === 1 && feat.stallModel === 1) || (get(w, S2S) === 0 && feat.stallModel === 2))
       return C_BAD_STE;

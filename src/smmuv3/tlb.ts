@@ -19,6 +19,8 @@ export const TLB_S2 = 1; // stage 2 only, tagged VMID
 export const TLB_EL2 = 2; // stage 1 EL2 regime, tagged ASID (with E2H) only
 
 const TWO32 = 4294967296;
+/** 4 KiB pages below 2^56: VA[55:12] of a stage-1 address. */
+const VA56_PAGES = 2 ** 44;
 
 export class Tlb {
   readonly e: Int32Array;
@@ -109,6 +111,11 @@ export class Tlb {
    * Invalidates entries of regime `kind` whose tag matches (vmid, asid; -1 = any) and whose leaf
    * overlaps the 4 KiB-page range [firstPage, firstPage + pages) (pages = Infinity: any address).
    * Global entries match any ASID; `keepGlobal` (TLBI by ASID) spares them.
+   *
+   * Stage-1 regimes (TLB_S1, TLB_EL2) match on VA[55:12]: an entry made under TBI holds VA[63:56]
+   * as zero while the command's Address carries the tagged top byte, and without TBI VA[63:56] of a
+   * translated address only repeat VA[55]. So TLBI_NH_VA / EL2_VA ignore Address[63:56] (IHI0070
+   * §4.4.2: the invalidation must reach every entry for the address; invalidating more is allowed).
    */
   invalidate(
     kind: number,
@@ -119,6 +126,8 @@ export class Tlb {
     keepGlobal: boolean,
   ): number {
     const e = this.e;
+    const va = kind !== TLB_S2;
+    if (va && pages !== Infinity) firstPage %= VA56_PAGES; // VA[55:12]
     let n = 0;
     for (let i = 0; i < e.length; i += 8) {
       const k2 = e[i + 2]!;
@@ -130,7 +139,7 @@ export class Tlb {
       if (asid >= 0 && !global && (tag & 0xffff) !== asid) continue;
       if (pages !== Infinity) {
         const span = 2 ** (((e[i + 5]! >>> 8) & 0x3f) - 12);
-        const page = (e[i + 1]! >>> 0) * 1048576 + ((k2 >>> 12) & 0xfffff);
+        const page = (va ? e[i + 1]! & 0xffffff : e[i + 1]! >>> 0) * 1048576 + ((k2 >>> 12) & 0xfffff);
         const start = page - (page % span);
         if (start + span <= firstPage || start >= firstPage + pages) continue;
       }

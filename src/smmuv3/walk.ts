@@ -108,15 +108,21 @@ export const ACC_W = 1,
   ACC_X = 2,
   ACC_U = 4;
 
-/** Permission bits an access needs, indexed by its ACC_* flags. Instruction writes are data writes. */
+/**
+ * Permission bits an access needs, indexed by its ACC_* flags. An instruction fetch needs execute
+ * permission only, not read (DDI 0487 AArch64.S1CheckPermission / S2CheckPermission: an IFETCH
+ * faults on !x alone; IHI0070 §13.7.1, §3.22): execute-only pages exist at both stages, and PAN,
+ * which removes privileged read / write, does not apply to fetches. Instruction writes are data
+ * writes (IHI0070 §13.7.1: InD is ignored for writes).
+ */
 export const REQUIRED = new Int32Array([
   P_R,
   P_W,
-  P_R | P_X,
+  P_X,
   P_W, // privileged: read, write, instr read, instr write
   U_R,
   U_W,
-  U_R | U_X,
+  U_X,
   U_W, // unprivileged
 ]);
 
@@ -132,14 +138,17 @@ export function s1StartLevel(g: number, ias: number): number {
 
 /**
  * Start level for stage 2 from S2SL0 (VTCR_EL2.SL0 encoding), or -1 if the (granule, SL0, IAS)
- * combination is ILLEGAL: reserved SL0, an IPA too large for the start level even with 16
- * concatenated tables, or too small to need it. Concatenation at level 0 is not allowed.
+ * combination is ILLEGAL: reserved SL0, a start level the output size does not allow (DDI 0487
+ * AArch64.S2InvalidSL, PAMax = `pamax`, the SMMU OAS: SL0 = 0b10 needs 44 bits with 4K and 64K, 42
+ * with 16K), an IPA too large for the start level even with 16 concatenated tables, or too small
+ * to need it (AArch64.S2InconsistentSL). Concatenation at level 0 is not allowed.
  */
-export function s2StartLevel(g: number, sl0: number, ias: number): number {
+export function s2StartLevel(g: number, sl0: number, ias: number, pamax: number): number {
   let sl: number;
   if (g === 12) sl = sl0 === 0 ? 2 : sl0 === 1 ? 1 : sl0 === 2 ? 0 : -1;
   else sl = sl0 === 0 ? 3 : sl0 === 1 ? 2 : sl0 === 2 ? 1 : -1; // SL0=3: FEAT_TTST / LPA2 only
   if (sl < 0) return -1;
+  if (sl0 === 2 && pamax < (g === 14 ? 42 : 44)) return -1;
   const stride = g - 3;
   const covered = g + (4 - sl) * stride;
   if (ias > covered + 4 || ias <= covered - stride) return -1;
@@ -225,11 +234,12 @@ export function walkS2(m: WalkCtx, slot: number, ipa: number, acc: number, cls: 
     if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return F_TRANSLATION;
     const oa = descOA(dlo, dhi, g, s);
     if (oa >= POW2[ps]!) return F_ADDR_SIZE;
-    // Access flag.
+    // Access flag: with S2HA the SMMU sets it, and S2AFFD is IGNORED (IHI0070 §5.2 S2AFFD, §3.13.2);
+    // without S2HA, AF = 0 faults unless S2AFFD.
     let newLo = dlo;
-    if ((dlo & 0x400) === 0 && (flags & S2F_AFFD) === 0) {
-      if ((flags & S2F_HA) === 0) return F_ACCESS;
-      newLo |= 0x400;
+    if ((dlo & 0x400) === 0) {
+      if ((flags & S2F_HA) !== 0) newLo |= 0x400;
+      else if ((flags & S2F_AFFD) === 0) return F_ACCESS;
     }
     // S2AP[0] = read, S2AP[1] = write; DBM (bit 51) with S2HD makes a write-clean page writable.
     const rd = (dlo >>> 6) & 1;
@@ -441,10 +451,12 @@ export function walkS1(
       if (oaHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
       pa = (oaHi | (vaHi & low)) * TWO32 + (vaLo >>> 0);
     }
+    // Access flag: with HA the SMMU sets it, and AFFD is IGNORED (IHI0070 §5.4 AFFD, §3.13.2);
+    // without HA, AF = 0 faults unless AFFD.
     let newLo = dlo;
-    if ((dlo & 0x400) === 0 && (f1 & S1F_AFFD) === 0) {
-      if ((f1 & S1F_HA) === 0) return s1Fault(m, F_ACCESS);
-      newLo |= 0x400;
+    if ((dlo & 0x400) === 0) {
+      if ((f1 & S1F_HA) !== 0) newLo |= 0x400;
+      else if ((f1 & S1F_AFFD) === 0) return s1Fault(m, F_ACCESS);
     }
     // AP[2] (bit 7): read-only; AP[1] (bit 6): EL0 access. DBM (bit 51) + HD: writable-clean. A
     // writable-clean page counts as writable for every permission check (Arm ARM
