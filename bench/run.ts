@@ -1,7 +1,11 @@
 // iommu-emu benchmarks (benchmark.js). `npm run bench [-- --json] [-- --quick]`; see bench/README.md.
 //
-// Every row is measured together with its bare typed-array baseline, in the same process and run;
-// ratio = model / baseline. Absolute numbers on shared machines swing 2-4x: compare ratios.
+// Every row measures the model and two bare typed-array loops over the same requests, in the same
+// process: the serial chain and the loop built with the model's own shortcuts ("like-built"). They
+// run in interleaved short rounds (model, serial, like-built, then the next round in rotated
+// order), each side one benchmark.js Benchmark with a short maxTime, timed by the process's CPU
+// time (process.cpuUsage: steadier than wall time on a loaded machine). A row's ratio is the
+// median over rounds of the per-round ratio.
 //
 // Each row runs in a child process of its own (this script with --row N), which builds only that
 // row's machine: the JIT then compiles the model for that row's mode alone, as in a program that
@@ -9,14 +13,13 @@
 import Benchmark from 'benchmark';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { bareConfig, bareTlbHit, bareWalk } from './baselines.ts';
-import { BATCH, RAM_BASE, REQ_STRIDE, buildBenchMachine, type BenchMachine } from './machine.ts';
-import { configBatch, translateBatch } from './smmuv3-cases.ts';
+import { ROWS, type BatchFn, type Loops, type MemoryFigure, type Row } from './rows.ts';
 
-const USAGE = `usage: npm run bench -- [--json] [--quick] [--filter TEXT]
-  --json         print one JSON array of {name, opsPerSec, baselineOpsPerSec, ratio} on stdout, nothing else
-  --quick        short sampling (a few seconds in all)
+const USAGE = `usage: npm run bench -- [--json] [--quick] [--filter TEXT] [--rounds N]
+  --json         print one JSON array of row results on stdout (bench/README.md), nothing else
+  --quick        fewer, shorter rounds (about a minute in all)
   --filter TEXT  only the rows whose name contains TEXT
+  --rounds N     interleaved rounds per row (default 9; 3 with --quick)
   -h, --help     this text
 (--row N is internal: how the run measures row N in a child process of its own)`;
 
@@ -24,6 +27,7 @@ interface Args {
   json: boolean;
   quick: boolean;
   filter: string;
+  rounds: number;
   /** Internal: run row N in this process and print its result as JSON (see main). */
   row: number;
 }
@@ -36,6 +40,7 @@ function parse(argv: string[]): Args {
         json: { type: 'boolean', default: false },
         quick: { type: 'boolean', default: false },
         filter: { type: 'string', default: '' },
+        rounds: { type: 'string', default: '' },
         row: { type: 'string', default: '' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -47,215 +52,136 @@ function parse(argv: string[]): Args {
       process.exit(0);
     }
     const row = values.row === '' ? -1 : Number(values.row);
-    if (!Number.isInteger(row) || row < -1 || row >= ROWS.length)
+    if (!/^\d*$/.test(values.row) || !Number.isInteger(row) || row < -1 || row >= ROWS.length)
       throw new Error(`--row: no row ${values.row}`);
-    return { json: values.json, quick: values.quick, filter: values.filter, row };
+    const rounds = values.rounds === '' ? (values.quick ? 3 : 9) : Number(values.rounds);
+    if (!/^\d*$/.test(values.rounds) || !Number.isInteger(rounds) || rounds < 1 || rounds > 99)
+      throw new Error(`--rounds: want a whole number from 1 to 99, not ${values.rounds}`);
+    return { json: values.json, quick: values.quick, filter: values.filter, rounds, row };
   } catch (e) {
     process.stderr.write(`bench: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')} (try --help)\n`);
     process.exit(2);
   }
 }
 
-/** What a row measures: a model loop and its baseline, both doing BATCH translations per call. */
-interface Loops {
-  model: () => number;
-  baseline: () => number;
-  /** What both loops return per batch when correct. */
-  expect: number;
-  /** Called before timing the model, and after: returns a problem with the measurement (e.g. TLB misses), or ''. */
-  before?: () => void;
-  after?: () => string;
-}
-
-/** One row: its name, its target, and how to build its machine and loops (in the row's own process). */
-interface Row {
-  name: string;
-  /** Target (a goal, not a test): minimum ratio and minimum translations/s. */
-  minRatio: number;
-  minOps: number;
-  build: () => Loops;
-}
-
+/** One row's result (the JSON form; bench/README.md documents the fields). */
 interface Result {
   name: string;
+  /** Translations (or lookups) per CPU second, medians over the rounds. */
   opsPerSec: number;
+  serialOpsPerSec: number | null;
   baselineOpsPerSec: number;
+  /** Medians over the rounds of model / serial chain and model / like-built loop; the target applies to `ratio`. */
+  serialRatio: number | null;
   ratio: number;
-  rme: number;
-  baselineRme: number;
+  /** Lowest and highest per-round like-built ratio. */
+  ratioMin: number;
+  ratioMax: number;
+  rounds: number;
+  target: number;
+  met: boolean;
   note: string;
+  memory?: MemoryFigure & { emulatedBytesPerSsid: number; modelBytesPerSsid: number };
 }
 
-/** Checks every request once through the model against the expected PA; throws on a mismatch. */
-function verifyTranslations(m: BenchMachine, what: string): void {
-  const { smmu, req, pa } = m;
-  for (let r = 0; r < BATCH; r++) {
-    const o = r * REQ_STRIDE;
-    const st = smmu.translate(req[o]!, req[o + 1]!, req[o + 2]!, req[o + 3]!, req[o + 4]!);
-    if (st !== 0 || smmu.res.pa !== pa[r]) {
-      const iova = req[o + 2]! * 4294967296 + req[o + 3]!;
-      throw new Error(
-        `${what}: sid 0x${req[o]!.toString(16)} ssid 0x${req[o + 1]!.toString(16)} iova 0x${iova.toString(16)}: ` +
-          `status ${st} event 0x${smmu.res.event.toString(16)} pa 0x${smmu.res.pa.toString(16)}, expected 0x${pa[r]!.toString(16)}`,
-      );
-    }
+/** One side of a row: its batch loop walked window by window round the request list, every batch checked. */
+class Side {
+  calls = 0;
+  private win = 0;
+  readonly fn: () => void;
+  constructor(
+    readonly name: string,
+    batch: BatchFn,
+    l: Loops,
+  ) {
+    const nwin = l.n / l.window;
+    const w = l.window;
+    const sums = l.sums;
+    this.fn = () => {
+      const i = this.win;
+      const s = batch(i * w, w);
+      if (s !== sums[i]) throw new Error(`${name}: batch ${i} returned ${s}, expected ${sums[i]}`);
+      this.win = i + 1 === nwin ? 0 : i + 1;
+      this.calls++;
+    };
   }
 }
 
-const ROWS: Row[] = [
-  {
-    // (a) Walk mode: every translation reads the configuration and the page tables from memory.
-    name: 'smmuv3 full walk (2-level STE, 2-level CD, 4-level 4K S1; caching off)',
-    minRatio: 0.5,
-    minOps: 10e6,
-    build: () => {
-      const walk = buildBenchMachine(false);
-      verifyTranslations(walk, 'walk mode');
-      const { ram, req, smmu } = walk;
-      const strtab = walk.drv.strtab;
-      return {
-        model: () => translateBatch(smmu, req, BATCH),
-        baseline: () => bareWalk(ram, RAM_BASE, strtab, req, BATCH),
-        expect: walk.paSum,
-      };
-    },
-  },
-  {
-    // (b) Caching mode, warmed so that every request hits the configuration cache and the TLB.
-    name: 'smmuv3 tlb hit (config cache + TLB hit; caching on, warm)',
-    minRatio: 0,
-    minOps: 40e6,
-    build: () => {
-      const cached = buildBenchMachine(true);
-      verifyTranslations(cached, 'caching mode (fill)');
-      verifyTranslations(cached, 'caching mode (hit)');
-      const { req, smmu } = cached;
-      const tlb = smmu.tlb;
-      const cc = smmu.cc;
-      let tlbMiss0 = 0,
-        ccMiss0 = 0;
-      return {
-        model: () => translateBatch(smmu, req, BATCH),
-        baseline: () => bareTlbHit(cc.ci, cc.sets, cc.ways, tlb.e, tlb.sets, tlb.ways, req, BATCH),
-        expect: cached.paSum,
-        before: () => {
-          tlbMiss0 = tlb.misses;
-          ccMiss0 = cc.misses;
-        },
-        after: () => {
-          const t = tlb.misses - tlbMiss0,
-            c = cc.misses - ccMiss0;
-          return t || c ? `not all hits while timed: ${t} TLB and ${c} config-cache misses` : '';
-        },
-      };
-    },
-  },
-  {
-    // (c) Walk mode, the configuration lookup alone (loadConfig: what translate does before the walk).
-    name: 'smmuv3 ssid lookup (loadConfig: L1STD, STE, L1CD, CD)',
-    minRatio: 0,
-    minOps: 20e6,
-    build: () => {
-      const cfg = buildBenchMachine(false);
-      verifyTranslations(cfg, 'walk mode');
-      const { ram, req, smmu } = cfg;
-      const strtab = cfg.drv.strtab;
-      return {
-        model: () => configBatch(smmu, req, BATCH),
-        baseline: () => bareConfig(ram, RAM_BASE, strtab, req, BATCH),
-        expect: cfg.ttb0Sum,
-      };
-    },
-  },
-];
-
-/** Wraps a batch loop so that every call is checked (the result is consumed, a wrong one aborts). */
-function checked(name: string, fn: () => number, expect: number): () => void {
-  return () => {
-    const s = fn();
-    if (s !== expect) throw new Error(`${name}: batch returned ${s}, expected ${expect}`);
-  };
-}
-
-/**
- * Time one loop with benchmark.js. The full run does ROUNDS rounds (alternating with the other
- * side of the row, see main) and keeps the fastest: on shared machines a neighbour's burst only
- * ever slows a round down.
- */
-function measure(name: string, fn: () => void, quick: boolean): { hz: number; rme: number } {
-  const opts: Benchmark.Options = quick ? { maxTime: 0.25, minSamples: 5, minTime: 0.025 } : { maxTime: 2.5 };
-  const b = new Benchmark(name, fn, opts);
+/** Times one side for one round with benchmark.js; returns operations per CPU second. */
+function measure(side: Side, window: number, quick: boolean): number {
+  const opts: Benchmark.Options = quick
+    ? { maxTime: 0.1, minSamples: 5, minTime: 0.01 }
+    : { maxTime: 0.3, minSamples: 5, minTime: 0.02 };
+  const b = new Benchmark(side.name, side.fn, opts);
+  const calls0 = side.calls;
+  const cpu0 = process.cpuUsage();
   b.run({ async: false });
+  const cpu = process.cpuUsage(cpu0);
   if (b.error) throw b.error;
-  return { hz: b.hz * BATCH, rme: b.stats.rme };
+  return ((side.calls - calls0) * window) / ((cpu.user + cpu.system) / 1e6);
 }
 
-const ROUNDS = 2;
-
-function best(
-  a: { hz: number; rme: number } | undefined,
-  b: { hz: number; rme: number },
-): { hz: number; rme: number } {
-  return a === undefined || b.hz > a.hz ? b : a;
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
-function fmtOps(v: number): string {
+function fmtOps(v: number | null): string {
+  if (v === null) return '-';
   return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M/s` : `${(v / 1e3).toFixed(1)} k/s`;
 }
 
-function targetText(r: Row): string {
-  const parts: string[] = [];
-  if (r.minRatio > 0) parts.push(`ratio >= ${r.minRatio.toFixed(2)}`);
-  parts.push(`>= ${r.minOps / 1e6} M/s`);
-  return parts.join(', ');
-}
-
-function rowOf(res: Result): Row {
-  return ROWS.find((r) => r.name === res.name)!;
-}
-
-function met(res: Result): boolean {
-  const row = rowOf(res);
-  return res.ratio >= row.minRatio && res.opsPerSec >= row.minOps;
-}
-
-function printTable(results: Result[], quick: boolean): void {
-  const head = ['benchmark', 'model', '±', 'bare loop', '±', 'ratio', 'target', ''];
+function printTable(results: Result[], quick: boolean, rounds: number): void {
+  const head = ['benchmark', 'model', 'serial bare', 'like-built bare', 'vs serial', 'vs like-built', 'range', 'target'];
   const body = results.map((r) => [
     r.name,
     fmtOps(r.opsPerSec),
-    `${r.rme.toFixed(1)}%`,
+    fmtOps(r.serialOpsPerSec),
     fmtOps(r.baselineOpsPerSec),
-    `${r.baselineRme.toFixed(1)}%`,
-    r.ratio.toFixed(3),
-    targetText(rowOf(r)),
-    met(r) ? 'met' : 'MISSED',
+    r.serialRatio === null ? '-' : r.serialRatio.toFixed(2),
+    r.ratio.toFixed(2),
+    `${r.ratioMin.toFixed(2)}-${r.ratioMax.toFixed(2)}`,
+    `>= ${r.target.toFixed(2)} ${r.met ? 'met' : 'MISSED'}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const right = new Set([1, 2, 3, 4, 5]);
+  const right = new Set([1, 2, 3, 4, 5, 6]);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
   const out = [
-    `iommu-emu benchmarks: translations/s (${BATCH} per benchmark op), Node ${process.version}, benchmark.js ${Benchmark.version}${quick ? ', --quick' : ''}`,
+    `iommu-emu benchmarks: translations per CPU second, median of ${rounds} interleaved rounds, ` +
+      `Node ${process.version}, benchmark.js ${Benchmark.version}${quick ? ', --quick' : ''}`,
     '',
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),
   ];
-  for (const r of results) if (r.note) out.push(`note: ${r.name}: ${r.note}`);
+  for (const r of results) {
+    if (r.note) out.push(`note: ${r.name}: ${r.note}`);
+    if (r.memory) out.push(`memory per bound SSID (${r.name}): ${memoryText(r.memory)}`);
+  }
   out.push(
     '',
-    'ratio = model / bare typed-array loop doing the same reads, measured in this run (bench/README.md).',
+    'ratios = model / bare loop, per round, median over rounds; the target applies to the like-built',
+    'loop (the same reads with the model’s decode memo). bench/README.md says how each loop is built.',
   );
   process.stdout.write(out.join('\n') + '\n');
 }
 
+function memoryText(m: NonNullable<Result['memory']>): string {
+  return (
+    `${m.emulatedBytesPerSsid.toFixed(1)} bytes of emulated memory (CD tables) + ` +
+    `${m.modelBytesPerSsid.toFixed(1)} bytes of model memory (${(m.modelBytes / 2 ** 20).toFixed(1)} MiB in all, ` +
+    `${m.ssids} SSIDs)`
+  );
+}
+
 /** Child process (--row N): builds row N's machine, measures it, prints its Result as JSON on stdout. */
-function runRow(index: number, quick: boolean): void {
-  const row = ROWS[index]!;
+function runRow(index: number, quick: boolean, rounds: number): void {
+  const row: Row = ROWS[index]!;
   let loops: Loops;
   try {
     loops = row.build();
@@ -264,25 +190,48 @@ function runRow(index: number, quick: boolean): void {
     process.exit(1);
   }
   try {
-    const baseFn = checked(`${row.name} [bare loop]`, loops.baseline, loops.expect);
-    const modelFn = checked(row.name, loops.model, loops.expect);
-    let base: { hz: number; rme: number } | undefined;
-    let model: { hz: number; rme: number } | undefined;
-    loops.before?.();
-    for (let round = 0; round < (quick ? 1 : ROUNDS); round++) {
-      base = best(base, measure(`${row.name} [bare loop]`, baseFn, quick));
-      model = best(model, measure(row.name, modelFn, quick));
+    const l = loops;
+    const sides = [
+      new Side(row.name, l.model, l),
+      ...(l.serial ? [new Side(`${row.name} [serial bare]`, l.serial, l)] : []),
+      new Side(`${row.name} [like-built bare]`, l.like, l),
+    ];
+    // Every side once over the request list first (at most 16 windows): checks them, warms the memos.
+    for (const s of sides) for (let i = 0; i < Math.min(l.n / l.window, 16); i++) s.fn();
+    l.before?.();
+    const hz: number[][] = sides.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < sides.length; k++) {
+        const i = (k + r) % sides.length; // rotated order: no side always runs first
+        hz[i]!.push(measure(sides[i]!, l.window, quick));
+      }
     }
-    if (base === undefined || model === undefined) throw new Error('nothing measured');
+    const model = hz[0]!;
+    const like = hz[sides.length - 1]!;
+    const serial = l.serial ? hz[1]! : null;
+    const likeRatios = model.map((v, i) => v / like[i]!);
+    const ratio = median(likeRatios);
     const result: Result = {
       name: row.name,
-      opsPerSec: model.hz,
-      baselineOpsPerSec: base.hz,
-      ratio: model.hz / base.hz,
-      rme: model.rme,
-      baselineRme: base.rme,
-      note: loops.after?.() ?? '',
+      opsPerSec: median(model),
+      serialOpsPerSec: serial ? median(serial) : null,
+      baselineOpsPerSec: median(like),
+      serialRatio: serial ? median(model.map((v, i) => v / serial[i]!)) : null,
+      ratio,
+      ratioMin: Math.min(...likeRatios),
+      ratioMax: Math.max(...likeRatios),
+      rounds,
+      target: row.minRatio,
+      met: ratio >= row.minRatio,
+      note: l.after?.() ?? '',
     };
+    const mem = l.memory?.();
+    if (mem)
+      result.memory = {
+        ...mem,
+        emulatedBytesPerSsid: mem.emulatedBytes / mem.ssids,
+        modelBytesPerSsid: mem.modelBytes / mem.ssids,
+      };
     process.stdout.write(JSON.stringify(result) + '\n');
   } catch (e) {
     process.stderr.write(`bench: ${row.name}: ${(e as Error).message}\n`);
@@ -292,7 +241,7 @@ function runRow(index: number, quick: boolean): void {
 
 function main(): void {
   const args = parse(process.argv.slice(2));
-  if (args.row >= 0) return runRow(args.row, args.quick);
+  if (args.row >= 0) return runRow(args.row, args.quick, args.rounds);
   const progress = (s: string) => {
     if (!args.json) process.stderr.write(s);
   };
@@ -304,12 +253,16 @@ function main(): void {
     // The same Node, loader flags (tsx) and script, one row per process; its errors go to our stderr.
     const child = spawnSync(
       process.execPath,
-      [...process.execArgv, process.argv[1]!, '--row', String(i), ...(args.quick ? ['--quick'] : [])],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        encoding: 'utf8',
-        maxBuffer: 1 << 20,
-      },
+      [
+        ...process.execArgv,
+        process.argv[1]!,
+        '--row',
+        String(i),
+        '--rounds',
+        String(args.rounds),
+        ...(args.quick ? ['--quick'] : []),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 20 },
     );
     if (child.status !== 0) {
       progress('\n');
@@ -318,20 +271,11 @@ function main(): void {
     }
     const result = JSON.parse(child.stdout) as Result;
     results.push(result);
-    progress(` ${fmtOps(result.opsPerSec)} (bare ${fmtOps(result.baselineOpsPerSec)})\n`);
+    progress(` ${fmtOps(result.opsPerSec)}, ratio ${result.ratio.toFixed(2)}\n`);
     if (result.note && args.json) process.stderr.write(`bench: ${row.name}: ${result.note}\n`);
   }
-  if (args.json) {
-    const out = results.map((r) => ({
-      name: r.name,
-      opsPerSec: r.opsPerSec,
-      baselineOpsPerSec: r.baselineOpsPerSec,
-      ratio: r.ratio,
-    }));
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  } else {
-    printTable(results, args.quick);
-  }
+  if (args.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  else printTable(results, args.quick, args.rounds);
 }
 
 main();

@@ -17,8 +17,11 @@ function bench(...args: string[]): { status: number | null; stdout: string; stde
 describe('bench/run.ts options', () => {
   it.each([
     [['--bogus'], "bench: Unknown option '--bogus' (try --help)\n"],
-    [['--row', '7'], 'bench: --row: no row 7 (try --help)\n'],
+    [['--row', '99'], 'bench: --row: no row 99 (try --help)\n'],
+    [['--row=-1'], 'bench: --row: no row -1 (try --help)\n'],
     [['--row', 'x'], 'bench: --row: no row x (try --help)\n'],
+    [['--rounds', '0'], 'bench: --rounds: want a whole number from 1 to 99, not 0 (try --help)\n'],
+    [['--rounds', '2.5'], 'bench: --rounds: want a whole number from 1 to 99, not 2.5 (try --help)\n'],
   ])('%j: one line, status 2', (args, message) => {
     const r = bench(...args);
     expect(r.status).toBe(2);
