@@ -190,7 +190,11 @@ export function buildMachine(sc: Scenario): BenchMachine {
         reqAsidWord[r] = cw + 1;
       }
     }
-    drv.writeSte(sid, { V: 1, Config: 5, S1ContextPtr: BigInt(l1), S1CDMax: sc.cdmax, S1Fmt: 1, S1DSS: 0 }, false);
+    drv.writeSte(
+      sid,
+      { V: 1, Config: 5, S1ContextPtr: BigInt(l1), S1CDMax: sc.cdmax, S1Fmt: 1, S1DSS: 0 },
+      false,
+    );
   }
 
   // Shuffle (Fisher-Yates over an index), then add a random offset in the page and a mix of access kinds.

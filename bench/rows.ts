@@ -1,7 +1,14 @@
 // The rows of `npm run bench`: what each builds and times, and its target (bench/README.md).
 // Each row runs in a child process of its own (run.ts --row N), which builds only that row's machine.
 import { BareMemo, bareMemo, bareSerial, bareTlbHit } from './baselines.ts';
-import { BATCH_SMALL, RAM_BASE, REQ_STRIDE, buildMachine, type BenchMachine, type Scenario } from './machine.ts';
+import {
+  BATCH_SMALL,
+  RAM_BASE,
+  REQ_STRIDE,
+  buildMachine,
+  type BenchMachine,
+  type Scenario,
+} from './machine.ts';
 import { configBatch, translateBatch } from './smmuv3-cases.ts';
 
 /** A batch loop: requests [start, start + n); returns the batch's checked sum. */

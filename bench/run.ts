@@ -133,7 +133,16 @@ function fmtOps(v: number | null): string {
 }
 
 function printTable(results: Result[], quick: boolean, rounds: number): void {
-  const head = ['benchmark', 'model', 'serial bare', 'like-built bare', 'vs serial', 'vs like-built', 'range', 'target'];
+  const head = [
+    'benchmark',
+    'model',
+    'serial bare',
+    'like-built bare',
+    'vs serial',
+    'vs like-built',
+    'range',
+    'target',
+  ];
   const body = results.map((r) => [
     r.name,
     fmtOps(r.opsPerSec),
