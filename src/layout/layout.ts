@@ -10,6 +10,12 @@ export type FieldKind =
   | 'addr'; // an address field written as [hi:lo] with the low bits cut off: its value is the byte
 //             address it denotes (the bits in place, zeros below)
 
+/**
+ * Access kind of a register field: RO (writes ignored), RW, RW1C (write 1 to clear), WO (reads as
+ * zero). Structure fields in memory have none.
+ */
+export type Access = 'RO' | 'RW' | 'RW1C' | 'WO';
+
 export interface FieldDef {
   /** The field's name in the specification (STE.S1ContextPtr, CD.T0SZ, ...). */
   readonly name: string;
@@ -24,6 +30,8 @@ export interface FieldDef {
   readonly spec: string;
   /** Free text shown by the CLI / spec-notes. */
   readonly note?: string;
+  /** Registers only: how software may access the field. */
+  readonly access?: Access;
 }
 
 export interface Layout {
@@ -42,6 +50,7 @@ export interface FieldOpts {
   readonly values?: Readonly<Record<string, number>>;
   readonly note?: string;
   readonly kind?: FieldKind;
+  readonly access?: Access;
 }
 
 /** Declares a field at qword `qw`, bits [hi:lo] (the spec's order: high bit first). */
@@ -55,7 +64,17 @@ export function fld(
 ): FieldDef {
   if (!(qw >= 0 && lo >= 0 && hi >= lo && hi < 64))
     throw new Error(`bad field ${name}: qword ${qw} [${hi}:${lo}]`);
-  return { name, qw, hi, lo, kind: opts.kind ?? 'value', values: opts.values, note: opts.note, spec };
+  const f: FieldDef = {
+    name,
+    qw,
+    hi,
+    lo,
+    kind: opts.kind ?? 'value',
+    values: opts.values,
+    note: opts.note,
+    spec,
+  };
+  return opts.access ? { ...f, access: opts.access } : f;
 }
 
 /** Same, for an address field (value = byte address with the low `lo` bits zero). */
@@ -84,6 +103,76 @@ export function layout(
     if ((f.qw + 1) * 8 > bytes) throw new Error(`${name}.${f.name}: qword ${f.qw} beyond ${bytes} bytes`);
   }
   return { name, title, bytes, spec, fields };
+}
+
+/**
+ * A register: a layout of one 32- or 64-bit value at an offset of a register file. Its fields carry
+ * access kinds (the register's default where a field names none); writable masks derive from them.
+ */
+export interface RegisterDef extends Layout {
+  /** Byte offset in the register file. */
+  readonly offset: number;
+  /** 4 or 8 bytes (= bytes). */
+  readonly size: 4 | 8;
+  /** Other accepted spellings. */
+  readonly aliases?: readonly string[];
+}
+
+export interface RegisterOpts {
+  /** Access of fields that do not name one (default RW). */
+  readonly access?: Access;
+  readonly aliases?: readonly string[];
+  readonly title?: string;
+}
+
+/** A register field at bits [hi:lo] (access: the register's default unless given). */
+export function rf(name: string, hi: number, lo: number, opts: FieldOpts = {}): Omit<FieldDef, 'spec'> {
+  return { ...fld(name, 0, hi, lo, '', opts) };
+}
+
+/** Declares a register; its fields get the register's spec section and default access. */
+export function register(
+  name: string,
+  offset: number,
+  size: 4 | 8,
+  spec: string,
+  fields: readonly Omit<FieldDef, 'spec'>[],
+  opts: RegisterOpts = {},
+): RegisterDef {
+  const access = opts.access ?? 'RW';
+  const fs: FieldDef[] = fields.map((f) => ({ ...f, spec, access: f.access ?? access }));
+  const seen = new Set<string>();
+  let used = 0n;
+  for (const f of fs) {
+    if (seen.has(f.name)) throw new Error(`register ${name}: duplicate field ${f.name}`);
+    seen.add(f.name);
+    if (f.qw !== 0 || f.hi >= size * 8)
+      throw new Error(`register ${name}.${f.name}: beyond ${size * 8} bits`);
+    const m = ((1n << BigInt(fieldWidth(f))) - 1n) << BigInt(f.lo);
+    if (used & m) throw new Error(`register ${name}.${f.name}: overlaps another field`);
+    used |= m;
+  }
+  const r: RegisterDef = { name, title: opts.title ?? name, bytes: size, size, spec, fields: fs, offset };
+  return opts.aliases ? { ...r, aliases: opts.aliases } : r;
+}
+
+/** Bits of a register (as a 64-bit value) held by fields of the given access kinds. */
+export function accessMask(r: Layout, ...kinds: Access[]): bigint {
+  let m = 0n;
+  for (const f of r.fields)
+    if (f.access && kinds.includes(f.access)) m |= ((1n << BigInt(fieldWidth(f))) - 1n) << BigInt(f.lo);
+  return m;
+}
+
+/** Bits software can change by a write: RW, RW1C and WO fields. */
+export function writableMask(r: Layout): bigint {
+  return accessMask(r, 'RW', 'RW1C', 'WO');
+}
+
+/** A field's bits in place within its 32-bit word (for single-bit flags and in-place masks). */
+export function fieldBits32(l: Layout, name: string): number {
+  const f = wordField(l, name);
+  return (f.mask << f.shift) >>> 0;
 }
 
 export function fieldOf(l: Layout, name: string): FieldDef {
@@ -130,7 +219,7 @@ export type FieldValues = Readonly<Record<string, bigint | number>>;
 
 /** Builds the qwords of a structure from named field values (unnamed fields are zero). */
 export function encode(l: Layout, values: FieldValues): bigint[] {
-  const q: bigint[] = new Array<bigint>(l.bytes / 8).fill(0n);
+  const q: bigint[] = new Array<bigint>(Math.ceil(l.bytes / 8)).fill(0n);
   for (const [name, v] of Object.entries(values)) setField(q, fieldOf(l, name), BigInt(v));
   return q;
 }
@@ -144,9 +233,10 @@ export function decode(l: Layout, q: readonly bigint[]): Record<string, bigint> 
 
 /** Bits of each qword that no field covers (reserved, RES0 unless the spec says otherwise). */
 export function reservedMasks(l: Layout): bigint[] {
-  const used: bigint[] = new Array<bigint>(l.bytes / 8).fill(0n);
+  const used: bigint[] = new Array<bigint>(Math.ceil(l.bytes / 8)).fill(0n);
   for (const f of l.fields) used[f.qw] = used[f.qw]! | (maskOf(f) << BigInt(f.lo));
-  return used.map((u) => ~u & 0xffff_ffff_ffff_ffffn);
+  const all = l.bytes < 8 ? (1n << BigInt(l.bytes * 8)) - 1n : 0xffff_ffff_ffff_ffffn;
+  return used.map((u) => ~u & all);
 }
 
 /** Qwords <-> 32-bit words (little-endian: word 2n is the low half of qword n). */

@@ -13,7 +13,11 @@ import type { SMMUv3 } from './smmuv3.ts';
 
 const TWO32 = 4294967296;
 const ALL_PERM = 0x3f;
-const R_CR0 = 0x20 >> 2;
+import * as Mregs from './regs.ts';
+const { regBits, regOffset } = Mregs;
+const R_CR0 = regOffset('CR0') >> 2;
+const CR0_SMMUEN = regBits('CR0', 'SMMUEN');
+const CR0_ATSCHK = regBits('CR0', 'ATSCHK');
 
 /** An ATS Translation Request needs STE.EATS != 0 unless the stream bypasses or aborts (IHI0070 §3.9.1). */
 export function atsAllowed(m: SMMUv3, slot: number, kind: number): boolean {
@@ -38,7 +42,7 @@ export function translateAts(
   acc: number,
 ): number {
   const res = m.res;
-  if (!m.feat.ats || (m.r[R_CR0]! & 1) === 0) {
+  if (!m.feat.ats || (m.r[R_CR0]! & CR0_SMMUEN) === 0) {
     res.event = 0;
     res.recorded = false;
     return (res.status = ST_ABORT); // UR: ATS not implemented or SMMU disabled
@@ -75,7 +79,7 @@ export function translateTranslated(
     res.perm = ALL_PERM;
     return (res.status = ST_OK);
   };
-  if ((r[R_CR0]! & 1) === 0 || (r[R_CR0]! & 0x10) === 0) return pass();
+  if ((r[R_CR0]! & CR0_SMMUEN) === 0 || (r[R_CR0]! & CR0_ATSCHK) === 0) return pass();
   const st = m.loadConfig(sid >>> 0, ssid);
   if (st !== 0) return fault(m, st, sid >>> 0, ssid, addrHi, addrLo, acc, -1);
   const ci = m.cc.ci;

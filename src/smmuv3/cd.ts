@@ -27,6 +27,10 @@ const {
   S1F_TBI1,
   S1F_WXN,
 } = Mconfig_cache;
+import * as Mregs from './regs.ts';
+const { regBits, regOffset } = Mregs;
+const R_CR2 = regOffset('CR2') >> 2;
+const CR2_E2H = regBits('CR2', 'E2H');
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mste from './ste.ts';
@@ -248,7 +252,7 @@ export function decodeCd(m: CdCtx, slot: number): number {
   // E2H = 1, NS-EL2-E2H, which translates like EL1 (two ranges, AP[1], PXN/UXN) but is tagged in
   // the TLB as EL2 (ASID, no VMID).
   const strwEl2 = ci[o + K_KIND] === KIND_S1 && feat.hyp && ci[o + K_STRW] === 2;
-  const e2h = strwEl2 && (m.r[0x2c >> 2]! & 1) !== 0;
+  const e2h = strwEl2 && (m.r[R_CR2]! & CR2_E2H) !== 0;
   const el2 = strwEl2 && !e2h;
   // Stalls (§5.5): CD.S = 1 with no stall model or through STE.S1STALLD = 1, and CD.S = 0 when the
   // model forces stalls (STALL_MODEL 0b10), are ILLEGAL.

@@ -9,7 +9,12 @@ import * as Mevtq from './evtq.ts';
 const { writeEvent } = Mevtq;
 import * as Mresult from './result.ts';
 const { ST_ABORT, ST_RAZWI, ST_STALL } = Mresult;
+import * as Mregs from './regs.ts';
+const { regBits, regOffset } = Mregs;
 import type { SMMUv3 } from './smmuv3.ts';
+
+const R_CR2 = regOffset('CR2') >> 2;
+const CR2_RECINVSID = regBits('CR2', 'RECINVSID');
 
 /**
  * A transaction faulted with event `id`. Builds the record, decides whether it is recorded
@@ -31,7 +36,7 @@ export function fault(
   const isTransl =
     id === EVT.F_TRANSLATION || id === EVT.F_ADDR_SIZE || id === EVT.F_ACCESS || id === EVT.F_PERMISSION;
   // C_BAD_STREAMID is recorded only when SMMU_CR2.RECINVSID = 1 (§6.3.12, §7.3.3).
-  let record = id !== EVT.C_BAD_STREAMID || (m.r[0x2c >> 2]! & 2) !== 0;
+  let record = id !== EVT.C_BAD_STREAMID || (m.r[R_CR2]! & CR2_RECINVSID) !== 0;
   let stall = false;
   let abort = true;
   if (isTransl && slot >= 0) {

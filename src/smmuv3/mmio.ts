@@ -1,121 +1,134 @@
-// SMMUv3 MMIO: the register file's side effects on writes (IHI0070 §6.3). Registers are named in
-// regs.ts; the model completes every update at once (CR0ACK, IRQ_CTRLACK follow their registers).
+// SMMUv3 MMIO: the register file's side effects on writes (IHI0070 §6.3). Every offset, field and
+// writable mask comes from the register table (regs.ts); the model completes every update at once
+// (CR0ACK and IRQ_CTRLACK follow their registers, GBPA.Update reads 0).
 import * as Mcmdq from './cmdq.ts';
 const { processCmdq } = Mcmdq;
 import * as Mregs from './regs.ts';
-const { REGS, REG_BY_NAME } = Mregs;
+const { REGS, REG_BY_NAME, WRITE_MASK, regBits, regOffset } = Mregs;
 import type { SMMUv3 } from './smmuv3.ts';
 
-// Register offsets used on frequent paths (the table in regs.ts is the source; checked at load).
-const R_CR0 = 0x20 >> 2;
-for (const [n, off] of [
-  ['CR0', 0x20],
-  ['GBPA', 0x44],
-  ['STRTAB_BASE', 0x80],
-  ['STRTAB_BASE_CFG', 0x88],
-  ['CMDQ_BASE', 0x90],
-] as const) {
-  if (REG_BY_NAME.get(n)?.offset !== off) throw new Error(`register table: ${n} moved`);
+const A_CR0 = regOffset('CR0');
+const A_CR0ACK = regOffset('CR0ACK');
+const A_CR1 = regOffset('CR1');
+const A_CR2 = regOffset('CR2');
+const A_GBPA = regOffset('GBPA');
+const A_IRQ_CTRL = regOffset('IRQ_CTRL');
+const A_IRQ_CTRLACK = regOffset('IRQ_CTRLACK');
+const A_GERRORN = regOffset('GERRORN');
+const A_STRTAB_BASE = regOffset('STRTAB_BASE');
+const A_STRTAB_BASE_CFG = regOffset('STRTAB_BASE_CFG');
+const A_CMDQ_BASE = regOffset('CMDQ_BASE');
+const A_CMDQ_PROD = regOffset('CMDQ_PROD');
+const A_CMDQ_CONS = regOffset('CMDQ_CONS');
+const A_EVTQ_BASE = regOffset('EVTQ_BASE');
+const A_EVTQ_PROD = regOffset('EVTQ_PROD');
+const A_EVTQ_CONS = regOffset('EVTQ_CONS');
+const A_PRIQ_BASE = regOffset('PRIQ_BASE');
+const A_PRIQ_PROD = regOffset('PRIQ_PROD');
+const A_PRIQ_CONS = regOffset('PRIQ_CONS');
+/** Page 1 starts at 64 KiB; its queue pointers also appear in page 0 at the same offset below it. */
+const PAGE1 = 0x10000;
+const R_CR0 = A_CR0 >> 2;
+const CR0_SMMUEN = regBits('CR0', 'SMMUEN');
+const CR0_CMDQEN = regBits('CR0', 'CMDQEN');
+const CR0_EVENTQEN = regBits('CR0', 'EVENTQEN');
+const CR0_PRIQEN = regBits('CR0', 'PRIQEN');
+const GBPA_UPDATE = regBits('GBPA', 'Update');
+
+/** Page-0 copies of the page-1 queue pointers (as implementations with PAGE0_REGS_ONLY provide). */
+function unalias(off: number): number {
+  return off === A_EVTQ_PROD - PAGE1 ||
+    off === A_EVTQ_CONS - PAGE1 ||
+    off === A_PRIQ_PROD - PAGE1 ||
+    off === A_PRIQ_CONS - PAGE1
+    ? off + PAGE1
+    : off;
 }
 
 export function mmioRead32(m: SMMUv3, off: number): number {
   if (off < 0 || off >= 0x20000 || off % 4 !== 0) return 0;
-  // Page-0 copies of the page-1 queue pointers (as implementations with PAGE0_REGS_ONLY provide).
-  if (off === 0xa8 || off === 0xac || off === 0xc8 || off === 0xcc) off += 0x10000;
-  return m.r[off >> 2]!;
+  return m.r[unalias(off) >> 2]!;
 }
 
 export function mmioRead64(m: SMMUv3, off: number): bigint {
-  return (BigInt(m.read32(off + 4)) << 32n) | BigInt(m.read32(off));
+  return (BigInt(mmioRead32(m, off + 4)) << 32n) | BigInt(mmioRead32(m, off));
 }
 
 export function mmioWrite64(m: SMMUv3, off: number, v: bigint): void {
-  m.write32(off, Number(v & 0xffff_ffffn));
-  m.write32(off + 4, Number((v >> 32n) & 0xffff_ffffn));
+  mmioWrite32(m, off, Number(v & 0xffff_ffffn));
+  mmioWrite32(m, off + 4, Number((v >> 32n) & 0xffff_ffffn));
 }
 
 export function mmioWrite32(m: SMMUv3, off: number, v: number): void {
   if (off < 0 || off >= 0x20000 || off % 4 !== 0) return;
-  if (off === 0xa8 || off === 0xac || off === 0xc8 || off === 0xcc) off += 0x10000;
-  v >>>= 0;
+  off = unalias(off);
   const r = m.r;
   const i = off >> 2;
+  // Only the bits the register table makes writable change (RO fields and RES0 bits are ignored).
+  v = (v & WRITE_MASK[i]!) >>> 0;
   const cr0 = r[R_CR0]!;
   switch (off) {
-    case 0x20: // CR0: the model completes updates at once, so CR0ACK follows immediately
-      r[i] = v & 0x1df;
-      r[0x24 >> 2] = r[i]!;
+    case A_CR0: // the model completes updates at once, so CR0ACK follows immediately
+      r[i] = v;
+      r[A_CR0ACK >> 2] = v;
       processCmdq(m);
       return;
-    case 0x28: // CR1, CR2: writable only while SMMUEN = 0
-    case 0x2c:
-      if ((cr0 & 1) === 0) r[i] = v;
+    case A_CR1: // CR1, CR2: writable only while SMMUEN = 0
+    case A_CR2:
+      if ((cr0 & CR0_SMMUEN) === 0) r[i] = v;
       m.cc.forgetDecoded(); // CR2.E2H changes what an STE / CD means
       return;
-    case 0x44: // GBPA: takes effect only with Update = 1; completes at once (Update reads 0)
-      if (v & 0x8000_0000) r[i] = v & 0x001f_3f1f;
+    case A_GBPA: // takes effect only with Update = 1; completes at once (Update reads 0)
+      if (v & GBPA_UPDATE) r[i] = (v & ~GBPA_UPDATE) >>> 0;
       return;
-    case 0x50: // IRQ_CTRL -> IRQ_CTRLACK
-      r[i] = v & 7;
-      r[0x54 >> 2] = v & 7;
+    case A_IRQ_CTRL: // IRQ_CTRLACK follows at once
+      r[i] = v;
+      r[A_IRQ_CTRLACK >> 2] = v;
       return;
-    case 0x64: // GERRORN: acknowledging CMDQ_ERR restarts command processing
-      r[i] = v & 0x3fd;
+    case A_GERRORN: // acknowledging CMDQ_ERR restarts command processing
+      r[i] = v;
       processCmdq(m);
       return;
-    case 0x80:
-    case 0x84:
-    case 0x88: // STRTAB_BASE(_CFG): RO while SMMUEN = 1
-      if ((cr0 & 1) === 0) r[i] = v;
+    case A_STRTAB_BASE: // STRTAB_BASE(_CFG): RO while SMMUEN = 1
+    case A_STRTAB_BASE + 4:
+    case A_STRTAB_BASE_CFG:
+      if ((cr0 & CR0_SMMUEN) === 0) r[i] = v;
       m.stGeomValid = false;
       return;
-    case 0x90:
-    case 0x94: // CMDQ_BASE: RO while CMDQEN = 1
-      if ((cr0 & 8) === 0) r[i] = v;
+    case A_CMDQ_BASE: // RO while CMDQEN = 1
+    case A_CMDQ_BASE + 4:
+      if ((cr0 & CR0_CMDQEN) === 0) r[i] = v;
       return;
-    case 0x98: // CMDQ_PROD
-      r[i] = v & 0xfffff;
+    case A_CMDQ_PROD:
+      r[i] = v;
       processCmdq(m);
       return;
-    case 0x9c: // CMDQ_CONS: software may set it only while the queue is disabled
-      if ((cr0 & 8) === 0) r[i] = v & 0x7f0f_ffff;
+    case A_CMDQ_CONS: // software may set it only while the queue is disabled (ERR is RO)
+      if ((cr0 & CR0_CMDQEN) === 0) r[i] = v;
       return;
-    case 0xa0:
-    case 0xa4: // EVTQ_BASE
-      if ((cr0 & 4) === 0) r[i] = v;
+    case A_EVTQ_BASE:
+    case A_EVTQ_BASE + 4:
+      if ((cr0 & CR0_EVENTQEN) === 0) r[i] = v;
       return;
-    case 0x100a8: // EVTQ_PROD: owned by the SMMU while enabled
-      if ((cr0 & 4) === 0) r[i] = v & 0x800f_ffff;
+    case A_EVTQ_PROD: // owned by the SMMU while enabled
+      if ((cr0 & CR0_EVENTQEN) === 0) r[i] = v;
       return;
-    case 0x100ac: // EVTQ_CONS
-      r[i] = v & 0x800f_ffff;
+    case A_PRIQ_BASE:
+    case A_PRIQ_BASE + 4:
+      if ((cr0 & CR0_PRIQEN) === 0) r[i] = v;
       return;
-    case 0xc0:
-    case 0xc4: // PRIQ_BASE
-      if ((cr0 & 2) === 0) r[i] = v;
+    case A_PRIQ_PROD:
+      if ((cr0 & CR0_PRIQEN) === 0) r[i] = v;
       return;
-    case 0x100c8:
-      if ((cr0 & 2) === 0) r[i] = v & 0x800f_ffff;
-      return;
-    case 0x100cc:
-      r[i] = v & 0x800f_ffff;
-      return;
-    case 0x68:
-    case 0x6c:
-    case 0x70:
-    case 0x74: // *_IRQ_CFGn
-    case 0xb0:
-    case 0xb4:
-    case 0xb8:
-    case 0xbc:
-    case 0xd0:
-    case 0xd4:
-    case 0xd8:
-    case 0xdc:
+    case A_EVTQ_CONS:
+    case A_PRIQ_CONS:
       r[i] = v;
       return;
     default:
-      return; // ID registers, ACK registers, GERROR, STATUSR and reserved offsets: RO / WI
+      // *_IRQ_CFGn and other plain RW registers take the writable bits; ID, ACK, GERROR, STATUSR
+      // and reserved offsets have a zero mask, so they stay as they are (RO / WI).
+      if (WRITE_MASK[i] !== 0) r[i] = v;
+      return;
   }
 }
 

@@ -1,25 +1,34 @@
-// SMMUv3 register file layout: offsets (page 0 and page 1) and fields. IHI0070 §6.2 (memory map),
-// §6.3 (register formats). One table; the model, the image loader, the CLI and tests read it.
+// SMMUv3 register file layout: offsets (page 0 and page 1), fields and their access kinds, in the
+// layout framework (src/layout/layout.ts: register()). IHI0070 §6.2 (memory map), §6.3 (register
+// formats). One table: the MMIO handlers (mmio.ts), the queues, the image loader, the CLI and the
+// tests read it; writable masks and field positions are derived from it, never written twice.
+import {
+  accessMask,
+  fieldBits32,
+  register,
+  rf,
+  writableMask,
+  type Access,
+  type FieldDef,
+  type RegisterDef,
+} from '../layout/layout.ts';
 
-export interface RegField {
-  readonly name: string;
-  readonly hi: number;
-  readonly lo: number;
-}
+/** A register field (qword 0 of the register's layout). */
+export type RegField = FieldDef;
+/** A register: name as the image format and CLI spell it (EVTQ_* = the spec's EVENTQ_*), offset, size. */
+export type RegDef = RegisterDef;
 
-export interface RegDef {
-  /** Name as the image format and CLI spell it (EVTQ_* = the spec's EVENTQ_*). */
+interface RawReg {
   readonly name: string;
   readonly offset: number;
-  /** 4 or 8 bytes. */
   readonly size: 4 | 8;
   readonly spec: string;
-  readonly fields: readonly RegField[];
-  /** Other accepted spellings (the spec's EVENTQ_ names). */
+  readonly fields: readonly Omit<FieldDef, 'spec'>[];
   readonly aliases?: readonly string[];
 }
 
-const f = (name: string, hi: number, lo: number): RegField => ({ name, hi, lo });
+const f = (name: string, hi: number, lo: number, access?: Access) =>
+  rf(name, hi, lo, access ? { access } : {});
 
 const CR0_F = [
   f('SMMUEN', 0, 0),
@@ -48,7 +57,7 @@ const QPTR = [f('WR', 19, 0)];
 const IRQ_CFG0 = [f('ADDR', 51, 2)];
 const IRQ_CFG2 = [f('MemAttr', 3, 0), f('SH', 5, 4)];
 
-export const REGS: readonly RegDef[] = [
+const RAW: readonly RawReg[] = [
   {
     name: 'IDR0',
     offset: 0x00,
@@ -218,7 +227,7 @@ export const REGS: readonly RegDef[] = [
     offset: 0x9c,
     size: 4,
     spec: 'IHI0070 §6.3.27',
-    fields: [f('RD', 19, 0), f('ERR', 30, 24)],
+    fields: [f('RD', 19, 0), f('ERR', 30, 24, 'RO')],
   },
   {
     name: 'EVTQ_BASE',
@@ -288,6 +297,33 @@ export const REGS: readonly RegDef[] = [
   { name: 'PRIQ_IRQ_CFG2', offset: 0xdc, size: 4, spec: 'IHI0070 §6.3.39', fields: IRQ_CFG2 },
 ];
 
+/**
+ * Default access of each register's fields (IHI0070 §6.3): ID, ACK and status registers are RO;
+ * GERROR is RO (software acknowledges through GERRORN); the rest are RW. Fields that differ name
+ * their own (CMDQ_CONS.ERR is RO).
+ */
+const RO_REGS = new Set([
+  'IDR0',
+  'IDR1',
+  'IDR2',
+  'IDR3',
+  'IDR4',
+  'IDR5',
+  'IIDR',
+  'AIDR',
+  'CR0ACK',
+  'IRQ_CTRLACK',
+  'STATUSR',
+  'GERROR',
+]);
+
+export const REGS: readonly RegDef[] = RAW.map((d) =>
+  register(d.name, d.offset, d.size, d.spec, d.fields, {
+    access: RO_REGS.has(d.name) ? 'RO' : 'RW',
+    ...(d.aliases ? { aliases: d.aliases } : {}),
+  }),
+);
+
 export const REG_BY_NAME: ReadonlyMap<string, RegDef> = new Map(
   REGS.flatMap((r) => [[r.name, r] as const, ...(r.aliases ?? []).map((a) => [a, r] as const)]),
 );
@@ -330,6 +366,50 @@ export function regValue(regName: string, fields: Readonly<Record<string, number
   let v = 0;
   for (const [k, x] of Object.entries(fields)) v = setRegField(regName, k, v, x);
   return v;
+}
+
+/** Byte offset of a register by name (throws on an unknown name: a typo fails at module load). */
+export function regOffset(name: string): number {
+  return reg(name).offset;
+}
+
+/** In-place bits of a register field within its 32-bit word (e.g. CR0.SMMUEN = 1). */
+export function regBits(regName: string, field: string): number {
+  return fieldBits32(reg(regName), field);
+}
+
+/**
+ * Writable mask per 32-bit word of the register file (index = offset / 4): the bits a software
+ * write may change, from the fields' access kinds (RW, RW1C, WO). RES0 and RO bits read as written
+ * by the SMMU only.
+ */
+export const WRITE_MASK: Uint32Array = (() => {
+  const m = new Uint32Array(0x20000 / 4);
+  for (const r of REGS) {
+    const w = writableMask(r);
+    m[r.offset >> 2] = Number(w & 0xffff_ffffn);
+    if (r.size === 8) m[(r.offset >> 2) + 1] = Number(w >> 32n);
+  }
+  return m;
+})();
+
+/** A register's address field [hi:lo] (lo < 32 < hi) as masks of the low and high 32-bit words. */
+export function regAddrMasks(regName: string, field: string): { loMask: number; hiMask: number } {
+  const fl = regField(regName, field);
+  if (fl.lo >= 32 || fl.hi < 32) throw new RangeError(`${regName}.${field} does not straddle bit 32`);
+  return { loMask: ~((1 << fl.lo) - 1) >>> 0, hiMask: fl.hi === 63 ? 0xffff_ffff : 2 ** (fl.hi - 31) - 1 };
+}
+
+/** A 32-bit register's field as word/shift/mask (value = (word >>> shift) & mask). */
+export function regWordField(regName: string, field: string): { shift: number; mask: number } {
+  const fl = low32Field(regName, field);
+  const w = fl.hi - fl.lo + 1;
+  return { shift: fl.lo, mask: w === 32 ? 0xffff_ffff : (1 << w) - 1 };
+}
+
+/** RO bits of a register that software never writes (e.g. CMDQ_CONS.ERR). */
+export function roMask(regName: string): bigint {
+  return accessMask(reg(regName), 'RO');
 }
 
 /** OAS / IPS / PS encodings (IHI0070 §6.3.6) to address sizes in bits. */

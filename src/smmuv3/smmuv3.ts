@@ -44,7 +44,7 @@ const { Features, idrFromOptions } = Mfeatures;
 import * as Mmmio from './mmio.ts';
 const { loadRegister, mmioRead32, mmioRead64, mmioWrite32, mmioWrite64, registerValues } = Mmmio;
 import * as Mregs from './regs.ts';
-const { PA_BITS } = Mregs;
+const { PA_BITS, regBits, regOffset } = Mregs;
 import * as Mresult from './result.ts';
 const { ST_ABORT, ST_OK, TxResult } = Mresult;
 import * as Mste from './ste.ts';
@@ -81,8 +81,13 @@ export interface ModelOptions extends SmmuOptions {
 
 const TWO32 = 4294967296;
 const ALL_PERM = 0x3f;
-const R_CR0 = 0x20 >> 2;
-const R_GBPA = 0x44 >> 2;
+const R_CR0 = regOffset('CR0') >> 2;
+const R_GBPA = regOffset('GBPA') >> 2;
+const CR0_SMMUEN = regBits('CR0', 'SMMUEN');
+const GBPA_ABORT = regBits('GBPA', 'ABORT');
+const R_CMDQ_PROD = regOffset('CMDQ_PROD') >> 2;
+const R_CMDQ_CONS = regOffset('CMDQ_CONS') >> 2;
+const CMDQ_PROD_WR = regBits('CMDQ_PROD', 'WR');
 
 export class SMMUv3 {
   readonly feat: FeaturesT;
@@ -238,7 +243,7 @@ export class SMMUv3 {
     res.event = 0;
     res.recorded = false;
     sid >>>= 0;
-    if ((this.r[R_CR0]! & 1) === 0 || ssid >= this.ssidLimit)
+    if ((this.r[R_CR0]! & CR0_SMMUEN) === 0 || ssid >= this.ssidLimit)
       return this.translateOff(sid, ssid, iovaHi, iovaLo, acc);
     return this.caching
       ? this.translateCached(sid, ssid, iovaHi, iovaLo, acc)
@@ -247,9 +252,9 @@ export class SMMUv3 {
 
   /** SMMU disabled (SMMU_CR0.SMMUEN = 0: GBPA decides), or a SubstreamID wider than SSIDSIZE. */
   private translateOff(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
-    if ((this.r[R_CR0]! & 1) === 0) {
+    if ((this.r[R_CR0]! & CR0_SMMUEN) === 0) {
       // SMMU disabled: GBPA decides (abort without an event, or bypass).
-      if ((this.r[R_GBPA]! & 0x10_0000) !== 0) return (this.res.status = ST_ABORT);
+      if ((this.r[R_GBPA]! & GBPA_ABORT) !== 0) return (this.res.status = ST_ABORT);
       return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
     }
     return fault(this, EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
@@ -469,6 +474,6 @@ export class SMMUv3 {
 
   /** Emulated time passing for stalls etc. is not modelled: commands complete when consumed. */
   get cmdqIdle(): boolean {
-    return (this.r[0x98 >> 2]! & 0xfffff) === (this.r[0x9c >> 2]! & 0xfffff);
+    return (this.r[R_CMDQ_PROD]! & CMDQ_PROD_WR) === (this.r[R_CMDQ_CONS]! & CMDQ_PROD_WR);
   }
 }

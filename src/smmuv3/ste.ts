@@ -20,6 +20,14 @@ const {
   S2F_R,
   S2F_S,
 } = Mconfig_cache;
+import * as Mregs from './regs.ts';
+const { regAddrMasks, regOffset, regWordField } = Mregs;
+const R_STRTAB_BASE = regOffset('STRTAB_BASE') >> 2;
+const R_STRTAB_BASE_CFG = regOffset('STRTAB_BASE_CFG') >> 2;
+const BASE_ADDR = regAddrMasks('STRTAB_BASE', 'ADDR');
+const CFG_LOG2SIZE = regWordField('STRTAB_BASE_CFG', 'LOG2SIZE');
+const CFG_SPLIT = regWordField('STRTAB_BASE_CFG', 'SPLIT');
+const CFG_FMT = regWordField('STRTAB_BASE_CFG', 'FMT');
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mwalk from './walk.ts';
@@ -139,13 +147,14 @@ export function tg0Shift(tg: number): number {
  */
 export function streamTableGeometry(m: SteCtx): [number, number, number] {
   const r = m.r;
-  const cfg = r[0x88 >> 2]!; // STRTAB_BASE_CFG
-  let log2size = cfg & 0x3f;
-  const fmt = (cfg >>> 16) & 3;
+  const cfg = r[R_STRTAB_BASE_CFG]!;
+  let log2size = (cfg >>> CFG_LOG2SIZE.shift) & CFG_LOG2SIZE.mask;
+  const fmt = (cfg >>> CFG_FMT.shift) & CFG_FMT.mask;
   if (log2size > m.feat.sidBits) log2size = m.feat.sidBits; // LOG2SIZE beyond SIDSIZE behaves as SIDSIZE
-  const base = (r[0x84 >> 2]! & 0xfffff) * 4294967296 + ((r[0x80 >> 2]! & 0xffffffc0) >>> 0);
+  const base =
+    (r[R_STRTAB_BASE + 1]! & BASE_ADDR.hiMask) * 4294967296 + ((r[R_STRTAB_BASE]! & BASE_ADDR.loMask) >>> 0);
   if (fmt !== 1 || !m.feat.st2l) return [base, POW2[log2size]!, -1]; // linear; reserved FMT behaves as linear
-  let split = (cfg >>> 6) & 0x1f;
+  let split = (cfg >>> CFG_SPLIT.shift) & CFG_SPLIT.mask;
   if (split !== 6 && split !== 8 && split !== 10) split = 6; // reserved SPLIT values behave as 6
   // SPLIT above LOG2SIZE needs no adjustment: every valid StreamID then has L1 index 0, and the
   // level-2 array may still hold up to 2^SPLIT STEs (Span up to SPLIT + 1).

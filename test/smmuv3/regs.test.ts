@@ -11,7 +11,11 @@ import {
   REGS,
   regValue,
   setRegField,
+  WRITE_MASK,
 } from '../../src/smmuv3/regs.ts';
+import { writableMask } from '../../src/layout/layout.ts';
+import { PhysMem } from '../../src/mem/phys-mem.ts';
+import { SMMUv3 } from '../../src/smmuv3/smmuv3.ts';
 import type { RegDef, RegField } from '../../src/smmuv3/regs.ts';
 
 const PAGE = 0x10000;
@@ -322,8 +326,42 @@ describe('REGS: fields', () => {
       ['IRQ_CTRLACK', 'IRQ_CTRL'],
       ['GERRORN', 'GERROR'],
     ] as const) {
-      expect(reg(ack).fields, ack).toEqual(reg(of).fields);
+      const pos = (n: string) => reg(n).fields.map(({ name, hi, lo }) => ({ name, hi, lo }));
+      expect(pos(ack), ack).toEqual(pos(of));
     }
+  });
+});
+
+describe('access kinds and writable masks (IHI0070 §6.3)', () => {
+  it('ID, ACK and status registers are read-only: a write changes nothing', () => {
+    for (const n of ['IDR0', 'IDR1', 'IDR5', 'IIDR', 'AIDR', 'CR0ACK', 'IRQ_CTRLACK', 'STATUSR', 'GERROR']) {
+      expect(writableMask(reg(n)), n).toBe(0n);
+      expect(
+        reg(n).fields.every((x) => x.access === 'RO'),
+        n,
+      ).toBe(true);
+    }
+  });
+  it('CMDQ_CONS.ERR is RO, RD is RW (§6.3.27)', () => {
+    expect(regField('CMDQ_CONS', 'ERR').access).toBe('RO');
+    expect(regField('CMDQ_CONS', 'RD').access).toBe('RW');
+  });
+  it("the per-word write mask is the table's writable fields, in both halves of 64-bit registers", () => {
+    for (const r of REGS) {
+      const w = writableMask(r);
+      expect(WRITE_MASK[r.offset >> 2], r.name).toBe(Number(w & 0xffff_ffffn));
+      if (r.size === 8) expect(WRITE_MASK[(r.offset >> 2) + 1], r.name).toBe(Number(w >> 32n));
+    }
+    // CR0: SMMUEN, PRIQEN, EVENTQEN, CMDQEN, ATSCHK, VMW[8:6] (bit 5 is RES0).
+    expect(WRITE_MASK[reg('CR0').offset >> 2]).toBe(0x1df);
+  });
+  it('a write to RES0 bits of CR0 and STRTAB_BASE reads back zero in them', () => {
+    const m = new SMMUv3(new PhysMem());
+    m.write32(reg('CR0').offset, 0xffff_ff00);
+    expect(m.read32(reg('CR0').offset)).toBe(0x100);
+    m.write32(reg('CR0').offset, 0);
+    m.write64(reg('STRTAB_BASE').offset, 0xffff_ffff_ffff_ffffn);
+    expect(m.read64(reg('STRTAB_BASE').offset)).toBe((1n << 62n) | (((1n << 52n) - 1n) & ~0x3fn));
   });
 });
 
