@@ -1,13 +1,14 @@
 // `iommu-emu decode <structure> <qword0> [<qword1> ...] [--json]`: decodes raw qwords through the
 // layout tables (src/smmuv3/*.ts) and prints every field, or one line of JSON.
-import { parseArgs } from 'node:util';
-import { getField, hex, jsonValue } from '../layout/layout.ts';
+import { getField, hex } from '../layout/layout.ts';
 import type { FieldDef, Layout } from '../layout/layout.ts';
 import { lintStructure } from '../layout/lint.ts';
-import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
+import { CD, L1CD, L1STD, STE, VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../smmuv3/layouts.ts';
 import { CMD_BY_OP, CMD_HEADER } from '../smmuv3/commands.ts';
 import { EVT_BY_ID, EVT_HEADER, PRIQ_ENTRY } from '../smmuv3/events.ts';
-import { CliError, parseU64 } from './errors.ts';
+import { parseOptions } from './args.ts';
+import { CliError, didYouMean, parseU64, quote } from './errors.ts';
+import { processIo, type Command, type Io } from './io.ts';
 
 /** A structure the CLI knows: either one fixed layout, or a family chosen by the type byte in q0[7:0]. */
 type Structure =
@@ -18,6 +19,9 @@ type Structure =
       readonly pick: (type: number) => { name: string; layout: Layout } | undefined;
     };
 
+// The decode registry: one entry per structure the CLI can decode, named as the layout names it.
+// Registers: the lead adds register entries here (e.g. `smmuv3-reg-cr0`) once registers are layouts
+// in src/layout (issue 6 §1); `decode` then knows them without further change.
 const STRUCTURES: ReadonlyMap<string, Structure> = new Map<string, Structure>([
   ['smmuv3-ste', { kind: 'fixed', layout: STE }],
   ['smmuv3-cd', { kind: 'fixed', layout: CD }],
@@ -26,6 +30,10 @@ const STRUCTURES: ReadonlyMap<string, Structure> = new Map<string, Structure>([
   ['smmuv3-cmd', { kind: 'typed', header: CMD_HEADER, pick: (op) => CMD_BY_OP[op] }],
   ['smmuv3-evt', { kind: 'typed', header: EVT_HEADER, pick: (id) => EVT_BY_ID[id] }],
   ['smmuv3-priq', { kind: 'fixed', layout: PRIQ_ENTRY }],
+  // VMSAv8-64 translation table descriptors (DDI 0487 D8.3).
+  [VMSA_TABLE.name, { kind: 'fixed', layout: VMSA_TABLE }],
+  [VMSA_S1_LEAF.name, { kind: 'fixed', layout: VMSA_S1_LEAF }],
+  [VMSA_S2_LEAF.name, { kind: 'fixed', layout: VMSA_S2_LEAF }],
 ]);
 
 export const STRUCTURE_NAMES: readonly string[] = [...STRUCTURES.keys()];
@@ -54,8 +62,18 @@ export interface Decoded {
 function lookup(structure: string): Structure {
   const s = STRUCTURES.get(structure.toLowerCase());
   if (!s)
-    throw new CliError(`unknown structure '${structure}' (expected one of: ${STRUCTURE_NAMES.join(', ')})`);
+    throw new CliError(
+      `unknown structure ${quote(structure)}${didYouMean(structure, STRUCTURE_NAMES)} (expected one of: ${STRUCTURE_NAMES.join(', ')})`,
+    );
   return s;
+}
+
+/**
+ * A field value in JSON, one form per field: addresses and fields wider than 53 bits are "0x..."
+ * strings (an address field: the byte address it denotes); every other field is a number.
+ */
+export function fieldJson(def: FieldDef, v: bigint): number | string {
+  return def.kind === 'addr' || def.hi - def.lo + 1 > 53 ? hex(v) : Number(v);
 }
 
 function encodingName(f: FieldDef, v: bigint): string | undefined {
@@ -109,7 +127,7 @@ export function bitsOf(f: FieldDef): string {
 /** The one-line JSON form. */
 export function decodedJson(d: Decoded): string {
   const fields: Record<string, number | string> = {};
-  for (const f of d.fields) fields[f.def.name] = jsonValue(f.value);
+  for (const f of d.fields) fields[f.def.name] = fieldJson(f.def, f.value);
   const obj =
     d.type === undefined
       ? { structure: d.structure, fields }
@@ -136,36 +154,44 @@ export function decodedTable(d: Decoded): string {
   );
 }
 
-const HELP = `usage: iommu-emu decode <structure> <qword0> [<qword1> ...] [--json]
-  <structure>  one of: ${STRUCTURE_NAMES.join(', ')}
-               smmuv3-cmd / smmuv3-evt pick the command / event record by q0[7:0]
-  <qwordN>     64-bit little-endian qword N of the structure, hex (0x...) or decimal; missing ones are 0
-  --json       print {"structure": ..., ["type": ...,] "fields": {...}} on one line
-`;
+export const decodeCommand: Command = {
+  name: 'decode',
+  summary:
+    'decode a structure from its raw qwords (STE, CD, L1 descriptors, commands, events, VMSAv8-64 descriptors)',
+  usage: ['iommu-emu decode <structure> <qword0> [<qword1> ...] [--json]'],
+  options: {
+    json: { type: 'boolean', help: 'print {"structure", ["type",] "fields": {Name: value}} on one line' },
+  },
+  details: `<structure>  one of: ${STRUCTURE_NAMES.join(', ')}
+             smmuv3-cmd / smmuv3-evt pick the command / event record by q0[7:0]
+<qwordN>     64-bit little-endian qword N of the structure, hex (0x...) or decimal; missing ones are 0
 
-export async function decodeCmd(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
+JSON values: address fields and fields wider than 53 bits are "0x..." strings (an address field
+gives the byte address it denotes); every other field is a number.
+
+examples:
+  iommu-emu decode smmuv3-ste 0x4000000043913001 0 0 0 --json
+  iommu-emu decode vmsav8-s1-leaf 0x00600000447ea743`,
+  run: (args, io) => {
+    const { values, positionals } = parseOptions('decode', args, decodeCommand.options);
+    const [structure, ...words] = positionals;
+    if (structure === undefined)
+      throw new CliError(`decode: missing <structure> (expected one of: ${STRUCTURE_NAMES.join(', ')})`);
+    lookup(structure);
+    if (words.length === 0) throw new CliError('decode: missing <qword0>');
+    const qwords = words.map((w, i) => parseU64(w, `decode: qword${i}`));
+    const d = decodeStructure(structure, qwords);
+    if (values.json) {
+      io.out(decodedJson(d) + '\n');
+    } else {
+      io.out(decodedTable(d));
+      for (const w of d.warnings) io.err(`warning: ${w}\n`);
+    }
     return 0;
-  }
-  const [structure, ...words] = positionals;
-  if (structure === undefined)
-    throw new CliError(`decode: missing <structure> (expected one of: ${STRUCTURE_NAMES.join(', ')})`);
-  lookup(structure);
-  if (words.length === 0) throw new CliError('decode: missing <qword0>');
-  const qwords = words.map((w, i) => parseU64(w, `qword${i}`));
-  const d = decodeStructure(structure, qwords);
-  if (values.json) {
-    process.stdout.write(decodedJson(d) + '\n');
-  } else {
-    process.stdout.write(decodedTable(d));
-    for (const w of d.warnings) process.stderr.write(`warning: ${w}\n`);
-  }
-  return 0;
+  },
+};
+
+/** Kept for callers of the old entry point: `decode` with process output. */
+export async function decodeCmd(args: string[], io: Io = processIo): Promise<number> {
+  return decodeCommand.run(args, io);
 }

@@ -1,37 +1,81 @@
-// iommu-emu translate: DMA through a loaded image, one request or a batch (JSON lines).
+// iommu-emu translate: DMA through a loaded image, one request or a batch (JSON lines), and
+// `--explain`: the walk as a person reads it (src/cli/explain.ts).
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { wordsToQwords } from '../layout/layout.ts';
 import { ImageError, loadSmmuImage } from '../image/image.ts';
 import { EVT_BY_ID } from '../smmuv3/events.ts';
-import { ACC_U, ACC_W, ACC_X, SMMUv3, ST_OK, ST_STALL } from '../smmuv3/smmuv3.ts';
-import { CliError, parseU64 } from './errors.ts';
+import { ACC_U, ACC_W, ACC_X, SMMUv3, ST_OK, ST_RAZWI, ST_STALL } from '../smmuv3/smmuv3.ts';
+import { parseOptions } from './args.ts';
+import {
+  CliError,
+  didYouMean,
+  jsonUnsigned,
+  parseUnsigned,
+  quote,
+  quoteJson,
+  U32_MAX,
+  U64_MAX,
+} from './errors.ts';
+import { explainRequest, explainText } from './explain.ts';
+import type { Command } from './io.ts';
 
+export type Access = 'read' | 'write' | 'exec';
+
+/**
+ * One transaction. Domains (checked before the model sees them): StreamID and SubstreamID are
+ * integers in [0, 2^32 - 1] (the model answers C_BAD_STREAMID / C_BAD_SUBSTREAMID beyond what the
+ * SMMU implements), the input address an integer in [0, 2^64 - 1].
+ */
 export interface TranslateRequest {
   sid: number;
-  ssid: number; // -1: none
+  /** -1: no SubstreamID. */
+  ssid: number;
   iova: bigint;
-  access: 'read' | 'write' | 'exec';
+  access: Access;
   unpriv: boolean;
 }
 
-export type TranslateResult =
+/** The request as the output echoes it (sid/ssid numbers, the address a "0x..." string). */
+export interface RequestJson {
+  sid: number;
+  ssid: number | null;
+  iova: string;
+  access: Access;
+  unpriv: boolean;
+}
+
+export interface EventJson {
+  type: string;
+  id: number;
+  recorded?: false;
+  record: string[];
+}
+
+export type Outcome =
   | { ok: true; pa: string; perm: string }
   | { ok: false; abort: true }
-  | {
-      ok: false;
-      stalled?: true;
-      stag?: number;
-      razwi?: true;
-      event: { type: string; id: number; recorded?: false; record: string[] };
-    };
+  | { ok: false; stalled?: true; stag?: number; razwi?: true; event: EventJson };
 
-export function accFlags(access: string, unpriv: boolean): number {
+export type TranslateResult = { request: RequestJson } & Outcome;
+
+export function accFlags(access: Access, unpriv: boolean): number {
   return (access === 'write' ? ACC_W : access === 'exec' ? ACC_X : 0) | (unpriv ? ACC_U : 0);
 }
 
+export function requestJson(q: TranslateRequest): RequestJson {
+  return {
+    sid: q.sid,
+    ssid: q.ssid < 0 ? null : q.ssid,
+    iova: `0x${q.iova.toString(16)}`,
+    access: q.access,
+    unpriv: q.unpriv,
+  };
+}
+
+const qwordHex = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
+
 /** Runs one request through the model and describes the outcome as the CLI prints it. */
-export function runRequest(smmu: SMMUv3, q: TranslateRequest): TranslateResult {
+export function runRequest(smmu: SMMUv3, q: TranslateRequest): Outcome {
   const hi = Number(q.iova >> 32n);
   const lo = Number(q.iova & 0xffff_ffffn);
   const st = smmu.translate(q.sid, q.ssid, hi, lo, accFlags(q.access, q.unpriv));
@@ -39,53 +83,73 @@ export function runRequest(smmu: SMMUv3, q: TranslateRequest): TranslateResult {
   if (st === ST_OK)
     return { ok: true, pa: `0x${res.pa.toString(16)}`, perm: SMMUv3.permString(res.perm, q.unpriv) };
   if (res.event === 0) return { ok: false, abort: true };
-  const rec = wordsToQwords(smmu.evt).map((v) => `0x${v.toString(16).padStart(16, '0')}`);
-  const event: { type: string; id: number; recorded?: false; record: string[] } = {
+  const event: EventJson = {
     type: EVT_BY_ID[res.event]?.name ?? `0x${res.event.toString(16)}`,
     id: res.event,
-    record: rec,
+    record: wordsToQwords(smmu.evt).map(qwordHex),
   };
   if (!res.recorded) event.recorded = false;
   if (st === ST_STALL) return { ok: false, stalled: true, stag: res.stag, event };
+  if (st === ST_RAZWI) return { ok: false, razwi: true, event };
   return { ok: false, event };
 }
 
-function num(v: unknown, what: string, max: bigint): bigint {
-  let b: bigint;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) b = BigInt(v);
-  else if (typeof v === 'string') b = parseU64(v, what);
-  else throw new CliError(`${what}: expected a number or a hex string, got ${JSON.stringify(v)}`);
-  if (b > max) throw new CliError(`${what}: ${v} is out of range (max 0x${max.toString(16)})`);
-  return b;
+/** The one-line text form of an outcome. */
+export function outcomeText(r: Outcome): string {
+  if (r.ok) return `ok  pa=${r.pa}  perm=${r.perm}`;
+  if ('abort' in r) return 'abort (STE.Config = abort or GBPA.ABORT: no event)';
+  const flags =
+    (r.event.recorded === false ? '  [not recorded]' : '') +
+    (r.stalled ? `  stalled stag=${r.stag}` : '') +
+    (r.razwi ? '  RAZ/WI' : '');
+  return `fault  ${r.event.type} (0x${r.event.id.toString(16)})${flags}\nrecord ${r.event.record.join(' ')}`;
 }
 
-function access(v: unknown, what: string): 'read' | 'write' | 'exec' {
+function parseAccess(v: unknown, what: string): Access {
   if (v === undefined) return 'read';
   if (v === 'read' || v === 'write' || v === 'exec') return v;
-  throw new CliError(`${what}: access must be read, write or exec, got ${JSON.stringify(v)}`);
+  const hint = typeof v === 'string' ? didYouMean(v, ['read', 'write', 'exec']) : '';
+  throw new CliError(`${what}: access must be read, write or exec, got ${quoteJson(v)}${hint}`);
 }
 
+const BATCH_KEYS = ['sid', 'ssid', 'iova', 'access', 'unpriv'] as const;
+
+/** Parses one JSON line of a batch; `where` (`FILE line N`) starts every message. */
 export function parseBatchLine(line: string, where: string): TranslateRequest {
-  let o: Record<string, unknown>;
+  let o: unknown;
   try {
-    o = JSON.parse(line) as Record<string, unknown>;
+    o = JSON.parse(line);
   } catch {
-    throw new CliError(`${where}: not valid JSON`);
+    throw new CliError(`${where}: not valid JSON: ${quote(line.trim())}`);
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o))
-    throw new CliError(`${where}: expected a JSON object`);
-  if (o.sid === undefined) throw new CliError(`${where}: "sid" is missing`);
-  if (o.iova === undefined) throw new CliError(`${where}: "iova" is missing`);
+    throw new CliError(
+      `${where}: expected a JSON object like {"sid": 8, "iova": "0x1000"}, got ${quoteJson(o)}`,
+    );
+  const rec = o as Record<string, unknown>;
+  for (const k of Object.keys(rec)) {
+    if (!(BATCH_KEYS as readonly string[]).includes(k))
+      throw new CliError(
+        `${where}: unknown key ${quoteJson(k)}${didYouMean(k, BATCH_KEYS)} (keys: ${BATCH_KEYS.join(', ')})`,
+      );
+  }
+  if (rec.sid === undefined) throw new CliError(`${where}: "sid" is missing`);
+  if (rec.iova === undefined) throw new CliError(`${where}: "iova" is missing`);
+  if (rec.unpriv !== undefined && typeof rec.unpriv !== 'boolean')
+    throw new CliError(`${where}: "unpriv": expected true or false, got ${quoteJson(rec.unpriv)}`);
   return {
-    sid: Number(num(o.sid, `${where}: sid`, 0xffff_ffffn)),
-    ssid: o.ssid === undefined || o.ssid === null ? -1 : Number(num(o.ssid, `${where}: ssid`, 0xf_ffffn)),
-    iova: num(o.iova, `${where}: iova`, (1n << 64n) - 1n),
-    access: access(o.access, where),
-    unpriv: o.unpriv === true,
+    sid: Number(jsonUnsigned(rec.sid, `${where}: "sid"`, U32_MAX)),
+    ssid:
+      rec.ssid === undefined || rec.ssid === null
+        ? -1
+        : Number(jsonUnsigned(rec.ssid, `${where}: "ssid"`, U32_MAX)),
+    iova: jsonUnsigned(rec.iova, `${where}: "iova"`, U64_MAX),
+    access: parseAccess(rec.access, `${where}: "access"`),
+    unpriv: rec.unpriv === true,
   };
 }
 
-function load(dir: string, caching: boolean): SMMUv3 {
+export function loadImage(dir: string, caching: boolean): SMMUv3 {
   try {
     return loadSmmuImage(dir, { caching }).smmu;
   } catch (e) {
@@ -94,70 +158,107 @@ function load(dir: string, caching: boolean): SMMUv3 {
   }
 }
 
-export async function translateCmd(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      image: { type: 'string' },
-      sid: { type: 'string' },
-      ssid: { type: 'string' },
-      iova: { type: 'string' },
-      access: { type: 'string' },
-      unpriv: { type: 'boolean' },
-      json: { type: 'boolean' },
-      batch: { type: 'string' },
-      caching: { type: 'boolean' },
+function readBatch(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'unreadable');
+    throw new CliError(`translate: cannot read batch file ${quote(file)} (${why})`);
+  }
+}
+
+export const translateCommand: Command = {
+  name: 'translate',
+  summary: 'translate a DMA through an image (one request, a batch of JSON lines, or --explain)',
+  usage: [
+    'iommu-emu translate --image DIR --sid N [--ssid N] --iova X [--access read|write|exec] [--unpriv] [--json] [--explain]',
+    'iommu-emu translate --image DIR --batch FILE|-',
+  ],
+  options: {
+    image: { type: 'string', arg: 'DIR', help: 'the image directory (image.json and its memory files)' },
+    sid: { type: 'string', arg: 'N', help: 'StreamID, 0 to 0xffffffff (hex 0x... or decimal)' },
+    ssid: { type: 'string', arg: 'N', help: 'SubstreamID, 0 to 0xffffffff (default: none)' },
+    iova: { type: 'string', arg: 'X', help: 'input address, 0 to 2^64-1' },
+    access: { type: 'string', arg: 'KIND', help: 'read (default), write or exec (instruction fetch)' },
+    unpriv: { type: 'boolean', help: 'an unprivileged access (default: privileged)' },
+    json: { type: 'boolean', help: 'print the result as one JSON line' },
+    explain: { type: 'boolean', help: 'show every descriptor read and the rule that decided the outcome' },
+    batch: {
+      type: 'string',
+      arg: 'FILE',
+      help: 'one JSON request per line ("-": stdin), one result per line out',
     },
-    allowPositionals: false,
-  });
-  if (!values.image) throw new CliError('translate: --image DIR is required');
-  if (values.batch !== undefined) {
-    if (values.sid !== undefined || values.iova !== undefined)
-      throw new CliError('translate: --batch cannot be combined with --sid/--iova');
-    let text: string;
-    try {
-      text = readFileSync(values.batch === '-' ? 0 : values.batch, 'utf8');
-    } catch {
-      throw new CliError(`translate: cannot read batch file ${values.batch}`);
+    caching: { type: 'boolean', help: 'the architected caching mode (default: walk on every access)' },
+  },
+  details: `A request line of --batch: {"sid": 8, "ssid": 1, "iova": "0x1000", "access": "write", "unpriv": false}
+(only "sid" and "iova" are required; no other keys). Each output line echoes the request:
+  {"request": {"sid":8,"ssid":null,"iova":"0xffe46010","access":"read","unpriv":false}, "ok":true, "pa":"0x447ea010", "perm":"rw"}
+Every batch request sees the image as loaded (registers restored after each one).
+
+Exit status: 0 the translation succeeded (a batch: every line was processed), 1 it did not (fault,
+abort, stall: single request), 2 bad input.
+
+examples:
+  iommu-emu translate --image examples/images/linux-virt-smmuv3-4k --sid 8 --iova 0xffe46010
+  iommu-emu translate --image examples/images/linux-virt-smmuv3-4k --sid 8 --iova 0x1010 --access write --explain`,
+  run: (args, io) => {
+    const { values, positionals } = parseOptions('translate', args, translateCommand.options);
+    if (positionals.length) throw new CliError(`translate: unexpected argument ${quote(positionals[0]!)}`);
+    const image = values.image as string | undefined;
+    if (image === undefined) throw new CliError('translate: --image DIR is required');
+    const caching = values.caching === true;
+    if (values.batch !== undefined) {
+      const file = values.batch as string;
+      for (const k of ['sid', 'ssid', 'iova', 'access', 'unpriv', 'explain'] as const)
+        if (values[k] !== undefined) throw new CliError(`translate: --batch cannot be combined with --${k}`);
+      const text = readBatch(file);
+      const name = file === '-' ? 'stdin' : file;
+      const reqs: TranslateRequest[] = [];
+      text.split('\n').forEach((l, i) => {
+        if (l.trim() !== '') reqs.push(parseBatchLine(l, `${name} line ${i + 1}`));
+      });
+      const smmu = loadImage(image, caching);
+      // Each request sees the image as loaded: the register state (queue pointers, GERROR) is
+      // restored after each one, so a result never depends on the requests before it. (Memory the
+      // SMMU wrote, such as event records, stays; on a Linux image nothing else is written.)
+      const saved = smmu.r.slice();
+      const out: string[] = [];
+      for (const q of reqs) {
+        out.push(JSON.stringify({ request: requestJson(q), ...runRequest(smmu, q) }));
+        smmu.r.set(saved);
+        smmu.stalls.length = 0;
+      }
+      io.out(out.join('\n') + (out.length ? '\n' : ''));
+      return 0;
     }
-    const lines = text.split('\n');
-    const reqs: TranslateRequest[] = [];
-    lines.forEach((l, i) => {
-      if (l.trim() !== '') reqs.push(parseBatchLine(l, `${values.batch}:${i + 1}`));
-    });
-    const smmu = load(values.image, values.caching ?? false);
-    // Each request sees the image as loaded: the register state (queue pointers, GERROR) is
-    // restored after each one, so a result never depends on the requests before it. (Memory the
-    // SMMU wrote, such as event records, stays; on a Linux image nothing else is written.)
-    const saved = smmu.r.slice();
-    const out: string[] = [];
-    for (const q of reqs) {
-      out.push(JSON.stringify(runRequest(smmu, q)));
-      smmu.r.set(saved);
-      smmu.stalls.length = 0;
+    if (values.sid === undefined) throw new CliError('translate: --sid N is required (or --batch FILE)');
+    if (values.iova === undefined) throw new CliError('translate: --iova X is required');
+    const q: TranslateRequest = {
+      sid: Number(parseUnsigned(values.sid as string, 'translate: --sid', U32_MAX)),
+      ssid:
+        values.ssid === undefined
+          ? -1
+          : Number(parseUnsigned(values.ssid as string, 'translate: --ssid', U32_MAX)),
+      iova: parseUnsigned(values.iova as string, 'translate: --iova', U64_MAX),
+      access: parseAccess(values.access, 'translate: --access'),
+      unpriv: values.unpriv === true,
+    };
+    const smmu = loadImage(image, caching);
+    if (values.explain) {
+      const x = explainRequest(smmu, q);
+      io.out(values.json ? JSON.stringify(x) + '\n' : explainText(x));
+      return x.outcome.ok ? 0 : 1;
     }
-    process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
-    return 0;
-  }
-  if (values.sid === undefined) throw new CliError('translate: --sid N is required (or --batch FILE)');
-  if (values.iova === undefined) throw new CliError('translate: --iova X is required');
-  const q: TranslateRequest = {
-    sid: Number(num(values.sid, '--sid', 0xffff_ffffn)),
-    ssid: values.ssid === undefined ? -1 : Number(num(values.ssid, '--ssid', 0xf_ffffn)),
-    iova: num(values.iova, '--iova', (1n << 64n) - 1n),
-    access: access(values.access, '--access'),
-    unpriv: values.unpriv ?? false,
-  };
-  const smmu = load(values.image, values.caching ?? false);
-  const r = runRequest(smmu, q);
-  if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
-  else if (r.ok) process.stdout.write(`ok  pa=${r.pa}  perm=${r.perm}\n`);
-  else if ('abort' in r) process.stdout.write('abort (STE.Config = abort or GBPA.ABORT: no event)\n');
-  else {
-    process.stdout.write(
-      `fault  ${r.event.type} (0x${r.event.id.toString(16)})${r.event.recorded === false ? '  [not recorded]' : ''}${r.stalled ? `  stalled stag=${r.stag}` : ''}\n`,
-    );
-    process.stdout.write(`record ${r.event.record.join(' ')}\n`);
-  }
-  return 0;
+    const r = runRequest(smmu, q);
+    io.out(values.json ? JSON.stringify({ request: requestJson(q), ...r }) + '\n' : outcomeText(r) + '\n');
+    return r.ok ? 0 : 1;
+  },
+};
+
+/** Kept for callers of the old entry point. */
+export async function translateCmd(args: string[]): Promise<number> {
+  const { processIo } = await import('./io.ts');
+  return translateCommand.run(args, processIo);
 }

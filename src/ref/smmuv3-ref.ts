@@ -92,9 +92,20 @@ export interface RefDevice {
   read32(offset: number): number;
 }
 
+/** What a traced read fetched (`translate --explain`). */
+export type RefReadKind = 'L1STD' | 'STE' | 'L1CD' | 'CD' | 'S1' | 'S2';
+
+/**
+ * Called for every configuration and descriptor read, in order: `n` is the walk level (S1, S2) or
+ * the qword index (STE, CD; 0 for L1STD / L1CD); `addr` the address read (an IPA for L1CD / CD
+ * when stage 2 is nested); `value` undefined when the address is not backed.
+ */
+export type RefTrace = (kind: RefReadKind, n: number, addr: bigint, value: bigint | undefined) => void;
+
 /**
  * Translates one transaction: StreamID `sid`, SubstreamID `ssid` (-1: none), 64-bit input address
- * `iova`, attributes `acc` (REF_W | REF_X | REF_U; 0 = privileged data read).
+ * `iova`, attributes `acc` (REF_W | REF_X | REF_U; 0 = privileged data read). `trace` (optional)
+ * sees every read.
  */
 export function refTranslate(
   dev: RefDevice,
@@ -102,8 +113,11 @@ export function refTranslate(
   ssid: number,
   iova: bigint,
   acc: number,
+  trace?: RefTrace,
 ): RefResult {
-  return new Translation(dev, sid >>> 0, ssid, BigInt.asUintN(64, iova), acc & 7).run();
+  const t = new Translation(dev, sid >>> 0, ssid, BigInt.asUintN(64, iova), acc & 7);
+  if (trace) t.trace = trace;
+  return t.run();
 }
 
 // ------------------------------------------------------------------------------------ bit helpers
@@ -188,6 +202,8 @@ class Translation {
   private s1cfg: S1Config | null = null;
   /** Stage 2 follows stage 1: CD and table addresses are IPAs. */
   private nested = false;
+  /** The --explain hook (null: no tracing). */
+  trace: RefTrace | null = null;
 
   constructor(
     private readonly dev: RefDevice,
@@ -289,6 +305,7 @@ class Translation {
       if (split !== 6 && split !== 8 && split !== 10) split = 6; // model choice: reserved SPLIT behaves as 6
       const l1Addr = base + (sid >> BigInt(split)) * 8n;
       const l1 = this.read64(l1Addr);
+      this.trace?.('L1STD', 0, l1Addr, l1);
       if (l1 === undefined) throw new Fault(EVT.F_STE_FETCH, 0, -1, l1Addr);
       const span = Number(this.field(L1STD, [l1], 'Span'));
       // Span 0: invalid; Span above SPLIT + 1 (including the reserved 12..31): no valid STE (§5.1).
@@ -304,6 +321,7 @@ class Translation {
     const ste: bigint[] = [];
     for (let i = 0n; i < 8n; i++) {
       const q = this.read64(steAddr + i * 8n);
+      this.trace?.('STE', Number(i), steAddr + i * 8n, q);
       if (q === undefined) throw new Fault(EVT.F_STE_FETCH, 0, -1, steAddr + i * 8n);
       ste.push(q);
     }
@@ -488,6 +506,7 @@ class Translation {
       // 2-level: L1CDs indexed by SSID[S1CDMax-1:SPLIT]; leaf tables of 2^SPLIT CDs (4K: 64, 64K: 1024).
       const split = fmt === 1 ? 6 : 10;
       const l1 = this.cfgRead(ctxPtr + (index >> BigInt(split)) * 8n);
+      this.trace?.('L1CD', 0, ctxPtr + (index >> BigInt(split)) * 8n, l1);
       if (this.field(L1CD, [l1], 'V') === 0n) throw new Fault(EVT.C_BAD_SUBSTREAMID);
       // An L2Ptr beyond the OAS (IAS when nested) is C_BAD_SUBSTREAMID too (§7.3.9).
       if (this.field(L1CD, [l1], 'L2Ptr') >= pow2(this.nested ? this.smmuIas() : this.feat.oasBits))
@@ -496,6 +515,8 @@ class Translation {
     }
     const cd: bigint[] = [];
     for (let i = 0n; i < 8n; i++) cd.push(this.cfgRead(cdAddr + i * 8n));
+    this.trace?.('CD', 0, cdAddr, cd[0]); // (the CD's eight qwords: cd[0..7])
+    for (let i = 1; i < 8; i++) this.trace?.('CD', i, cdAddr + BigInt(i) * 8n, cd[i]);
     return cd;
   }
 
@@ -632,6 +653,7 @@ class Translation {
       const top = level === c.startLevel ? c.ias : s + stride; // concatenated start tables widen the index
       const da = table + bits(ipa, top - 1, s) * 8n;
       const d = this.read64(da);
+      this.trace?.('S2', level, da, d);
       if (d === undefined) fault(EVT.F_WALK_EABT, da);
       const desc = d!;
       if (!bit(desc, 0)) fault(EVT.F_TRANSLATION); // invalid
@@ -716,6 +738,7 @@ class Translation {
       // Nested: table addresses are IPAs; the walk's read goes through stage 2 (CLASS TT).
       const da = this.nested ? this.s2Translate(descIpa, 0, REF_CLASS_TT, false).pa : descIpa;
       const d = this.read64(da);
+      this.trace?.('S1', level, da, d);
       if (d === undefined) throw new Fault(EVT.F_WALK_EABT, 0, REF_CLASS_TT, da);
       const desc = d!;
       if (!bit(desc, 0)) fault(EVT.F_TRANSLATION);

@@ -8,7 +8,8 @@ import { CliError } from '../../src/cli/errors.ts';
 import { main } from '../../src/cli/main.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const EXPECTED_LIST = 'smmuv3-ste, smmuv3-cd, smmuv3-l1std, smmuv3-l1cd, smmuv3-cmd, smmuv3-evt, smmuv3-priq';
+const EXPECTED_LIST =
+  'smmuv3-ste, smmuv3-cd, smmuv3-l1std, smmuv3-l1cd, smmuv3-cmd, smmuv3-evt, smmuv3-priq, vmsav8-table, vmsav8-s1-leaf, vmsav8-s2-leaf';
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['bin/iommu-emu.mjs', 'decode', ...args], {
@@ -54,7 +55,7 @@ describe('iommu-emu decode (spawned)', () => {
       V: 1,
       Config: 5,
       S1Fmt: 0,
-      S1ContextPtr: 0x43913000,
+      S1ContextPtr: '0x43913000',
       S1CDMax: 0,
       S1DSS: 0,
       S1CIR: 1,
@@ -97,7 +98,7 @@ describe('iommu-emu decode (spawned)', () => {
       S2HA: 0,
       S2S: 0,
       S2R: 0,
-      S2TTB: 0x80000000,
+      S2TTB: '0x80000000',
     };
     expect(r.stdout).toBe(JSON.stringify({ structure: 'smmuv3-ste', fields }) + '\n');
   });
@@ -107,7 +108,7 @@ describe('iommu-emu decode (spawned)', () => {
     expect(r).toEqual({
       status: 2,
       stdout: '',
-      stderr: "iommu-emu: qword1: '0xzz' is not a hex (0x...) or decimal number\n",
+      stderr: "iommu-emu: decode: qword1: '0xzz' is not a hex (0x...) or decimal number\n",
     });
   });
 
@@ -145,7 +146,7 @@ describe('decodeCmd (in-process)', () => {
     });
   });
 
-  it('gives values of 2^53 and above as hex strings, addresses as byte addresses', async () => {
+  it('gives addresses (byte addresses) and fields wider than 53 bits as hex strings', async () => {
     // TLBI_NH_VA: NUM=3 SCALE=1 VMID=2 ASID=0x1234; Leaf=1 TTL=3 TG=4K VA=0xffff000040001000
     const q0 = (0x1234n << 48n) | (2n << 32n) | (1n << 20n) | (3n << 12n) | 0x12n;
     const q1 = 0xffff000040001000n | (1n << 10n) | (3n << 8n) | 1n;
@@ -198,7 +199,7 @@ describe('decodeCmd (in-process)', () => {
         S2: 1,
         CLASS: 2,
         InputAddr: '0xffff800012345678',
-        IPA: 0x812345000,
+        IPA: '0x812345000',
       },
     });
   });
@@ -220,7 +221,7 @@ describe('decodeCmd (in-process)', () => {
 
   it('accepts decimal qwords and treats missing ones as zero', async () => {
     expect((await decode('smmuv3-l1cd', '4097', '--json')).out).toBe(
-      '{"structure":"smmuv3-l1cd","fields":{"V":1,"L2Ptr":4096}}\n',
+      '{"structure":"smmuv3-l1cd","fields":{"V":1,"L2Ptr":"0x1000"}}\n',
     );
     const r = await decode(
       'smmuv3-priq',
@@ -234,7 +235,7 @@ describe('decodeCmd (in-process)', () => {
       W: 0,
       SSV: 1,
       PRGIndex: 0,
-      PageAddress: 0,
+      PageAddress: '0x0',
     });
   });
 
@@ -264,7 +265,7 @@ describe('decodeCmd (in-process)', () => {
 
   it('matches the structure name case-insensitively and echoes it as given', async () => {
     expect((await decode('SMMUv3-L1STD', '0x1000', '--json')).out).toBe(
-      '{"structure":"SMMUv3-L1STD","fields":{"Span":0,"L2Ptr":4096}}\n',
+      '{"structure":"SMMUv3-L1STD","fields":{"Span":0,"L2Ptr":"0x1000"}}\n',
     );
   });
 
@@ -273,8 +274,11 @@ describe('decodeCmd (in-process)', () => {
     [[], `decode: missing <structure> (expected one of: ${EXPECTED_LIST})`],
     [['smmuv3-cd'], 'decode: missing <qword0>'],
     [['smmuv3-cmd', '1', '2', '3'], 'too many qwords for smmuv3-cmd: got 3, the structure has 2 (16 bytes)'],
-    [['smmuv3-evt', '0x1', '12a'], "qword1: '12a' is not a hex (0x...) or decimal number"],
-    [['smmuv3-evt', '0x10000000000000000'], "qword0: '0x10000000000000000' does not fit in 64 bits"],
+    [['smmuv3-evt', '0x1', '12a'], "decode: qword1: '12a' is not a hex (0x...) or decimal number"],
+    [
+      ['smmuv3-evt', '0x10000000000000000'],
+      "decode: qword0: '0x10000000000000000' is out of range (max 0xffffffffffffffff)",
+    ],
   ])('decode %j throws CliError', async (args, msg) => {
     const p = decodeCmd(args);
     await expect(p).rejects.toThrow(CliError);
@@ -295,7 +299,7 @@ describe('decodeCmd (in-process)', () => {
   });
 
   it('prints its usage with --help', async () => {
-    const r = await decode('--help');
+    const r = await capture(() => main(['decode', '--help']));
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^usage: iommu-emu decode <structure>/);
   });
