@@ -1,6 +1,6 @@
 // Generates spec-notes/ from the tables in src/: spec-notes/smmuv3/*.md from the layout tables
 // (src/smmuv3/layouts.ts, commands.ts, events.ts) and the register table (src/smmuv3/regs.ts),
-// spec-notes/pt/vmsav8-64.md from the VMSAv8-64 descriptor layouts (src/smmuv3/layouts.ts), and
+// spec-notes/pt/vmsav8-64.md from the VMSAv8-64 descriptor layouts (src/pt/vmsav8-64.ts), and
 // the index spec-notes/README.md. Run: npx tsx scripts/gen-spec-notes.ts
 //
 // Each structure gets a section `## \`<layout name>\` ...` with a table
@@ -19,7 +19,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FieldDef, Layout } from '../src/layout/layout.ts';
-import { CD, L1CD, L1STD, STE, VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../src/smmuv3/layouts.ts';
+import { CD, L1CD, L1STD, STE } from '../src/smmuv3/layouts.ts';
+import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../src/pt/vmsav8-64.ts';
 import { CMDS } from '../src/smmuv3/commands.ts';
 import { EVENTS, PRIQ_ENTRY } from '../src/smmuv3/events.ts';
 import { REGS } from '../src/smmuv3/regs.ts';
@@ -226,7 +227,7 @@ the spec's (Priv, X, R, W, Last), which Linux spells PERM_PRIV, PERM_EXEC, PERM_
       'VMSAv8-64 table and stage-1/stage-2 block/page descriptors (`VMSA_TABLE`, `VMSA_S1_LEAF`, `VMSA_S2_LEAF`), DDI 0487 D8.3',
     common: COMMON_VMSA,
     prelude: `8 bytes each, as the SMMU walks them for CD.AA64 = 1 (stage 1) and STE.S2AA64 = 1 (stage 2).
-Tables: \`src/smmuv3/layouts.ts\` (\`VMSA_TABLE\`, \`VMSA_S1_LEAF\`, \`VMSA_S2_LEAF\`).
+Tables: \`src/pt/vmsav8-64.ts\` (\`VMSA_TABLE\`, \`VMSA_S1_LEAF\`, \`VMSA_S2_LEAF\`).
 
 - Descriptor type, bits [1:0]: 0bx0 invalid; 0b01 block (levels 1-2); 0b11 table (levels 0-2) or page
   (level 3); 0b01 at level 3 is reserved and behaves as invalid.

@@ -6,7 +6,8 @@ import { encode, getField, fieldOf, wordsToQwords, type FieldValues } from '../l
 import type { PhysMem } from '../mem/phys-mem.ts';
 import { CMD_BY_OP, OP, type CmdName } from '../smmuv3/commands.ts';
 import { EVT_BY_ID } from '../smmuv3/events.ts';
-import { CD, L1CD, L1STD, STE, VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../smmuv3/layouts.ts';
+import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
+import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
 import { reg, regValue } from '../smmuv3/regs.ts';
 import type { SMMUv3 } from '../smmuv3/smmuv3.ts';
 

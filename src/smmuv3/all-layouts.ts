@@ -2,7 +2,8 @@
 import type { Layout } from '../layout/layout.ts';
 import { CMDS } from './commands.ts';
 import { EVENTS, PRIQ_ENTRY } from './events.ts';
-import { CD, L1CD, L1STD, STE, VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from './layouts.ts';
+import { CD, L1CD, L1STD, STE } from './layouts.ts';
+import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
 
 export const ALL_LAYOUTS: readonly Layout[] = [
   STE,
