@@ -4,7 +4,8 @@
 // capped at 52 too), so a double holds it exactly. Data travels as 32-bit words; a 64-bit value is
 // read as two halves into `lo`/`hi` (no BigInt, no allocation). An access that no region backs does
 // not throw: it returns false (and reads as zero), which the hardware models turn into the
-// architected external-abort fault (F_WALK_EABT, F_STE_FETCH, ...).
+// architected external-abort fault (F_WALK_EABT, F_STE_FETCH, ...). So does an address that is not
+// a non-negative integer (NaN, a fraction, a negative number): it is never an alias of a backed one.
 
 export interface RegionInfo {
   readonly base: number;
@@ -90,8 +91,11 @@ export class PhysMem {
     return r < 0 ? undefined : { bytes: this.bytes[r]!, offset: pa - this.bases[r]! };
   }
 
-  /** Index of the region that holds [pa, pa+len), or -1. */
+  /** Index of the region that holds [pa, pa+len), or -1 (also for a `pa` that is not an integer). */
   private find(pa: number, len: number): number {
+    // One check per region lookup: a fraction or NaN would otherwise truncate to a backed offset.
+    // (Negative addresses fall below every base.)
+    if (Math.floor(pa) !== pa) return -1;
     const m = this.mru;
     const bases = this.bases;
     if (m >= 0 && pa >= bases[m]! && pa + len <= this.ends[m]!) return m;
@@ -127,7 +131,8 @@ export class PhysMem {
    */
   read64(pa: number): boolean {
     const off = pa - this.mruBase;
-    if (off >= 0 && off < this.mruSize && (off & 7) === 0) {
+    // (off >>> 3) << 3 === off: aligned and an integer (off < 2^30), as cheap as `(off & 7) === 0`.
+    if (off >= 0 && off < this.mruSize && (off >>> 3) << 3 === off) {
       const w = this.mruWords;
       const i = off >>> 2;
       this.lo = w[i]!;
@@ -144,7 +149,7 @@ export class PhysMem {
    */
   span(pa: number, len: number): number {
     const off = pa - this.mruBase;
-    if (off >= 0 && off + len <= this.mruSize && (off & 7) === 0) {
+    if (off >= 0 && off + len <= this.mruSize && (off >>> 3) << 3 === off) {
       this.spanWords = this.mruWords;
       return off >>> 2;
     }
@@ -159,7 +164,10 @@ export class PhysMem {
   /** The words `span` refers to. */
   spanWords: Int32Array = new Int32Array(2);
 
-  /** span for the address (hi, lo) given as 32-bit halves (lo < 2^32, as uint32): integer arithmetic on the fast path. */
+  /**
+   * span for the address (hi, lo) given as 32-bit halves (integers; lo < 2^32, as uint32): integer
+   * arithmetic on the fast path. (Callers compute the halves with integer operations.)
+   */
   spanHL(hi: number, lo: number, len: number): number {
     const off = (lo - this.mruLo) >>> 0;
     if (hi === this.mruHi && off + len <= this.mruSize && (off & 7) === 0) {
@@ -169,7 +177,7 @@ export class PhysMem {
     return this.span(hi * 4294967296 + lo, len);
   }
 
-  /** read64 for the address (hi, lo) given as 32-bit halves: integer arithmetic on the fast path. */
+  /** read64 for the address (hi, lo) given as integer 32-bit halves: integer arithmetic on the fast path. */
   read64hl(hi: number, lo: number): boolean {
     const off = (lo - this.mruLo) >>> 0;
     if (hi === this.mruHi && off < this.mruSize && (off & 7) === 0) {
