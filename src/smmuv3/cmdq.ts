@@ -75,8 +75,11 @@ function tlbiRange(m: SMMUv3, f: Record<string, bigint>): { first: number; pages
     return { first: firstPage, pages: 1 };
   }
   if (!m.feat.ril) return CERROR_ILL; // range invalidation not implemented (IDR3.RIL = 0)
-  // TG != 0 with NUM = SCALE = TTL = 0 is a Reserved combination (§4.4.1.1).
-  if ((f.NUM ?? 0n) === 0n && (f.SCALE ?? 0n) === 0n && (f.TTL ?? 0n) === 0n) return CERROR_ILL;
+  // TTL = 0b01 (level 1) with the 16 KiB granule needs SMMU_IDR5.DS (not implemented): it is then
+  // treated as 0b00 (§4.4.1.1).
+  const ttl = tg === 2 && f.TTL === 1n ? 0n : (f.TTL ?? 0n);
+  // TG != 0 with NUM = SCALE = 0 and (effective) TTL = 0 is a Reserved combination: CERROR_ILL (§4.4.1.1).
+  if ((f.NUM ?? 0n) === 0n && (f.SCALE ?? 0n) === 0n && ttl === 0n) return CERROR_ILL;
   const gShift = tg === 1 ? 12 : tg === 2 ? 14 : 16;
   const pages = (Number(f.NUM) + 1) * 2 ** Number(f.SCALE) * 2 ** (gShift - 12);
   return { first: firstPage - (firstPage % 2 ** (gShift - 12)), pages };
@@ -117,6 +120,8 @@ function execute(m: SMMUv3, w: Uint32Array): number {
       return 0;
     }
     case OP.CFGI_CD: {
+      // CFGI_CD / CFGI_CD_ALL on an SMMU without stage 1 (no CDs): CERROR_ILL (§4.3.3, §4.3.4).
+      if (!feat.s1) return CERROR_ILL;
       const sid = num('StreamID');
       const tag = num('SubstreamID') + 1;
       // A CD change may change what a non-substream transaction sees too (S1DSS = SUBSTREAM0, or
@@ -125,6 +130,7 @@ function execute(m: SMMUv3, w: Uint32Array): number {
       return 0;
     }
     case OP.CFGI_CD_ALL: {
+      if (!feat.s1) return CERROR_ILL;
       const sid = num('StreamID');
       cc.invalidate((s) => s === sid);
       return 0;
@@ -161,7 +167,8 @@ function execute(m: SMMUv3, w: Uint32Array): number {
     case OP.TLBI_EL2_ASID:
     case OP.TLBI_EL2_VA:
     case OP.TLBI_EL2_VAA: {
-      if (!feat.hyp) return CERROR_ILL;
+      // Stage-1 commands: CERROR_ILL without stage 1, and without IDR0.HYP (§4.4.2).
+      if (!feat.hyp || !feat.s1) return CERROR_ILL;
       if (op === OP.TLBI_EL2_ALL) tlb.invalidate(TLB_EL2, -1, -1, 0, Infinity, false);
       else if (op === OP.TLBI_EL2_ASID) tlb.invalidate(TLB_EL2, -1, num('ASID'), 0, Infinity, true);
       else {
@@ -217,13 +224,19 @@ function execute(m: SMMUv3, w: Uint32Array): number {
       return 0;
     }
     case OP.RESUME: {
+      // Without the stall model (IDR0.STALL_MODEL = 0b01) RESUME and STALL_TERM are CERROR_ILL (§4.7.1, §4.7.2).
+      if (feat.stallModel === 1) return CERROR_ILL;
       const sid = num('StreamID');
       const stag = num('STAG');
       const s = m.stalls.find((x) => x.sid === sid && x.stag === stag && x.state === 0);
-      if (s) s.state = num('Ac') === 1 ? 1 : 2; // a RESUME for no stalled transaction is ignored
+      // Ac = 1 retries; Ac = 0 terminates as AB says (0: RAZ/WI, 1: abort), always with an abort
+      // when IDR0.TERM_MODEL = 1 (§4.7.1). A RESUME for no stalled transaction is ignored.
+      if (s) s.state = num('Ac') === 1 ? 1 : num('AB') === 1 || feat.termAbortOnly ? 2 : 3;
       return 0;
     }
     case OP.STALL_TERM: {
+      if (feat.stallModel === 1) return CERROR_ILL;
+      // Terminates with an abort, as CMD_RESUME(Terminate, Abort) would (§4.7.2).
       const sid = num('StreamID');
       for (const s of m.stalls) if (s.sid === sid && s.state === 0) s.state = 2;
       return 0;

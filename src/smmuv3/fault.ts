@@ -80,8 +80,8 @@ export function stallOutcome(
   m: SMMUv3,
   sid: number,
   stag: number,
-): 'pending' | 'retry' | 'abort' | 'unknown' {
+): 'pending' | 'retry' | 'abort' | 'razwi' | 'unknown' {
   const s = m.stalls.find((x) => x.sid === sid && x.stag === stag);
   if (!s) return 'unknown';
-  return s.state === 0 ? 'pending' : s.state === 1 ? 'retry' : 'abort';
+  return s.state === 0 ? 'pending' : s.state === 1 ? 'retry' : s.state === 2 ? 'abort' : 'razwi';
 }

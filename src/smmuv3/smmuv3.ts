@@ -154,7 +154,7 @@ export class SMMUv3 {
   sevs = 0;
   /** Events discarded because the event queue was disabled (architected: not recorded). */
   eventsDiscarded = 0;
-  /** Stalled transactions: sid, stag, state (0 pending, 1 retry, 2 abort/terminated). */
+  /** Stalled transactions: sid, stag, state (0 pending, 1 retry, 2 terminated with an abort, 3 terminated as RAZ/WI). */
   readonly stalls: { sid: number; stag: number; state: number }[] = [];
   nextStag = 0;
   /** PRI responses delivered to devices by CMD_PRI_RESP. */
@@ -441,8 +441,11 @@ export class SMMUv3 {
     return pushEventRecord(this);
   }
 
-  /** Outcome of a stalled transaction (fault.ts). */
-  stallOutcome(sid: number, stag: number): 'pending' | 'retry' | 'abort' | 'unknown' {
+  /**
+   * Outcome of a stalled transaction: 'pending', 'retry' (re-issue it), 'abort' (terminated with an
+   * abort) or 'razwi' (terminated, completing with RAZ/WI semantics: CMD_RESUME with Ac = 0, AB = 0).
+   */
+  stallOutcome(sid: number, stag: number): 'pending' | 'retry' | 'abort' | 'razwi' | 'unknown' {
     return stallOutcome(this, sid, stag);
   }
 
