@@ -229,6 +229,7 @@ examples:
         out.push(JSON.stringify({ request: requestJson(q), ...runRequest(smmu, q) }));
         smmu.r.set(saved);
         smmu.stalls.length = 0;
+        smmu.pendingStalls.length = 0;
       }
       io.out(out.join('\n') + (out.length ? '\n' : ''));
       return 0;

@@ -5,8 +5,10 @@
 //
 // Cold path: runs only when a transaction faults, so the record is built through the layout
 // tables (BigInt), the single source of every field position.
-import { encode, qwordsToWords, type Layout } from '../layout/layout.ts';
+import { encode, qwordsToWords, wordField, type Layout } from '../layout/layout.ts';
 import { EVT_BY_ID, PRIQ_ENTRY } from './events.ts';
+import { STE } from './layouts.ts';
+import { fetchSte } from './ste.ts';
 import { ACC_U, ACC_W, ACC_X, CLASS_TT } from './walk.ts';
 import type { SMMUv3 } from './smmuv3.ts';
 
@@ -117,6 +119,9 @@ export function raiseGerror(m: SMMUv3, bit: number): void {
   if (toggleGerror(m, bit) && (m.r[0x50 >> 2]! & 1) !== 0) signalIrq(m, 0x68, 'gerror');
 }
 
+const STE_V = wordField(STE, 'V');
+const STE_PPAR = wordField(STE, 'PPAR');
+
 const MSI_ABT_ERR = { gerror: 1 << 7, evtq: 1 << 5, priq: 1 << 6 } as const;
 
 /** An interrupt: MSI write of *_IRQ_CFG1 to *_IRQ_CFG0 if MSIs are supported and configured, else a wired line. */
@@ -136,12 +141,42 @@ export function signalIrq(m: SMMUv3, cfg0: number, name: 'gerror' | 'evtq' | 'pr
   m.irqs[name]++;
 }
 
-function push(m: SMMUv3, q: QueueRegs, maxBits: number, words: Uint32Array): boolean {
+// Why a queue cannot take an entry now (0: it is writable).
+const Q_DISABLED = 1;
+const Q_ABORT = 2;
+const Q_FULL = 3;
+const Q_OVERFLOW = 4;
+
+/**
+ * Writability of an output queue (§7.2.1 for the event queue, §8.1-8.2 for the PRI queue): enabled
+ * (for the PRI queue the effective PRIQEN, 0 while SMMUEN = 0, §6.3.9.5), no unacknowledged
+ * *_ABT_ERR, not full; and for the PRI queue no active overflow condition (§8.1: it inhibits new
+ * entries, unlike an event queue overflow, §7.4).
+ */
+function blocked(m: SMMUv3, q: QueueRegs, maxBits: number): number {
   const r = m.r;
-  if ((r[0x20 >> 2]! & q.en) === 0) {
-    if (q === EVTQ) m.eventsDiscarded++;
-    return false;
-  }
+  const cr0 = r[0x20 >> 2]!;
+  if ((cr0 & q.en) === 0 || (q === PRIQ && (cr0 & 1) === 0)) return Q_DISABLED;
+  if (((r[0x60 >> 2]! ^ r[0x64 >> 2]!) & q.abtErr) !== 0) return Q_ABORT;
+  const prod = r[q.prod >> 2]!;
+  const cons = r[q.cons >> 2]!;
+  if (q === PRIQ && prod >>> 31 !== cons >>> 31) return Q_OVERFLOW;
+  const wrapBit = 2 ** queueGeometry(m, q.base, maxBits).log2;
+  const mask = wrapBit * 2 - 1;
+  if (((prod ^ cons) & mask) === wrapBit) return Q_FULL; // index equal, wrap different
+  return 0;
+}
+
+/** Toggles *_PROD.OVFLG unless an overflow condition is already present (OVFLG != OVACKFLG). */
+function overflow(m: SMMUv3, q: QueueRegs): void {
+  const r = m.r;
+  const prod = r[q.prod >> 2]!;
+  if (prod >>> 31 === r[q.cons >> 2]! >>> 31) r[q.prod >> 2] = (prod ^ 0x8000_0000) >>> 0;
+}
+
+/** Writes an entry into a writable queue. False: the write aborted (GERROR.*_ABT_ERR, §7.2.2, §8.2). */
+function write(m: SMMUv3, q: QueueRegs, maxBits: number, words: Uint32Array): boolean {
+  const r = m.r;
   const { base, log2 } = queueGeometry(m, q.base, maxBits);
   const prod = r[q.prod >> 2]!;
   const cons = r[q.cons >> 2]!;
@@ -151,14 +186,10 @@ function push(m: SMMUv3, q: QueueRegs, maxBits: number, words: Uint32Array): boo
     pWrap = prod & wrapBit;
   const cIdx = cons & idxMask,
     cWrap = cons & wrapBit;
-  if (pIdx === cIdx && pWrap !== cWrap) {
-    // Full: the record is lost, and the loss is flagged (once, until acknowledged).
-    if (prod >>> 31 === cons >>> 31) r[q.prod >> 2] = (prod ^ 0x8000_0000) >>> 0;
-    return false;
-  }
   const at = base + pIdx * q.entryWords * 4;
   for (let i = 0; i < q.entryWords; i += 2) {
     if (!m.mem.write64(at + i * 4, words[i]!, words[i + 1]!)) {
+      // A synchronous abort: PROD does not move (§7.2.2).
       raiseGerror(m, q.abtErr);
       return false;
     }
@@ -175,14 +206,73 @@ function push(m: SMMUv3, q: QueueRegs, maxBits: number, words: Uint32Array): boo
   return true;
 }
 
-/** Writes m.evt into the event queue. Returns whether it was recorded. */
+/**
+ * Writes m.evt (the record of a terminated transaction, or a configuration error) into the event
+ * queue. Returns whether it was recorded. When the queue is not writable the record is discarded
+ * (§7.2.1): counted in m.eventsDiscarded when the queue is disabled or has an unacknowledged
+ * EVENTQ_ABT_ERR, and an overflow (PROD.OVFLG, §7.4) when it is full.
+ */
 export function pushEventRecord(m: SMMUv3): boolean {
-  return push(m, EVTQ, m.feat.evtqBits, m.evt);
+  // Older stall records still waiting go first (they are kept only while the queue is unwritable).
+  if (m.pendingStalls.length !== 0) drainStallRecords(m);
+  const why = blocked(m, EVTQ, m.feat.evtqBits);
+  if (why === Q_FULL) overflow(m, EVTQ);
+  else if (why !== 0) m.eventsDiscarded++;
+  return why === 0 && write(m, EVTQ, m.feat.evtqBits, m.evt);
 }
 
 /**
+ * Stall records waiting for the event queue: at most this many stalled transactions whose record
+ * could not be written yet (model choice: an implementation's stall resources are finite; a stall
+ * fault beyond them is terminated with an abort, its record lost, without an overflow).
+ */
+export const MAX_PENDING_STALLS = 64;
+
+/**
+ * Records the event of a stalled transaction (m.evt, Stall = 1). A stall record is never discarded
+ * and never causes an overflow (§7.2.1, §7.4): when the queue is not writable (disabled, full, or
+ * with an unacknowledged EVENTQ_ABT_ERR) it is kept and written when the queue is next writable
+ * (drainStallRecords). Returns 1 (written), 0 (kept, the transaction stays stalled) or -1 (no room
+ * to keep it: the caller terminates the transaction).
+ */
+export function recordStall(m: SMMUv3, sid: number, stag: number): number {
+  const p = m.pendingStalls;
+  if (p.length !== 0) drainStallRecords(m);
+  if (p.length === 0 && blocked(m, EVTQ, m.feat.evtqBits) === 0 && write(m, EVTQ, m.feat.evtqBits, m.evt))
+    return 1;
+  if (p.length >= MAX_PENDING_STALLS) return -1;
+  p.push({ sid, stag, words: m.evt.slice() });
+  return 0;
+}
+
+/**
+ * Writes the kept stall records, oldest first, while the event queue is writable. Called when it may
+ * have become writable: EVTQ_CONS written, CR0 written (EVENTQEN), GERRORN written (EVENTQ_ABT_ERR
+ * acknowledged). A record whose transaction is no longer stalled (CMD_RESUME, CMD_STALL_TERM or
+ * SMMUEN cleared in the meantime) is dropped: there is nothing left for software to resume.
+ */
+export function drainStallRecords(m: SMMUv3): void {
+  const p = m.pendingStalls;
+  let n = 0;
+  while (n < p.length) {
+    const e = p[n]!;
+    if (m.stalls.some((x) => x.sid === e.sid && x.stag === e.stag && x.state === 0)) {
+      if (blocked(m, EVTQ, m.feat.evtqBits) !== 0 || !write(m, EVTQ, m.feat.evtqBits, e.words)) break;
+    }
+    n++;
+  }
+  if (n !== 0) p.splice(0, n);
+}
+
+// Automatic PRG Responses (§8.1, §8.2), in the CMD_PRI_RESP.Resp encoding.
+const PRI_RESP_FAILURE = 0;
+const PRI_RESP_SUCCESS = 2;
+
+/**
  * A PCIe Page Request from a device (PRI, §8): written to the PRI queue. Returns whether it was
- * recorded (false: queue disabled, full (OVFLG), or PRI not implemented).
+ * recorded (false: PRI not implemented, queue (effectively) disabled, PRIQ_ABT_ERR unacknowledged,
+ * full (OVFLG toggled) or in an overflow condition). A discarded request may be answered by an
+ * automatic PRG Response, appended to m.priResponses with `auto: true` (§8.1, §8.2).
  */
 export function pageRequest(
   m: SMMUv3,
@@ -200,6 +290,37 @@ export function pageRequest(
 ): boolean {
   if (!m.feat.pri) return false;
   const ssv = req.ssid !== undefined && req.ssid >= 0;
+  const why = blocked(m, PRIQ, m.feat.priqBits);
+  // A Stop PASID marker (LWR = 0b100 with a PASID) never gets a response (§8.1, §8.2).
+  const stopMarker = ssv && req.last === true && !req.read && !req.write;
+  const auto = (resp: number, withPasid: boolean) => {
+    if (!stopMarker)
+      m.priResponses.push({
+        sid: req.sid,
+        ssid: withPasid ? req.ssid! : -1,
+        prgIndex: req.prgIndex,
+        resp,
+        auto: true,
+      });
+  };
+  if (why === Q_FULL || why === Q_OVERFLOW) {
+    // Overflow (§8.1): the request is discarded; a Page Request with Last = 1 gets a Success
+    // response, with its PASID when STE.PPAR = 1 (IDR3.PPS = 0 here); Failure without a PASID when
+    // the STE cannot be checked. Last = 0: silently ignored.
+    if (why === Q_FULL) overflow(m, PRIQ);
+    if (req.last) {
+      const ppar = ssv ? stePpar(m, req.sid) : 0;
+      if (ppar < 0) auto(PRI_RESP_FAILURE, false);
+      else auto(PRI_RESP_SUCCESS, ppar === 1);
+    }
+    return false;
+  }
+  if (why !== 0) {
+    // PRIQEN (effectively) 0 or an unacknowledged PRIQ_ABT_ERR: every PPR is discarded with a
+    // Failure response without a PASID (§8.2).
+    auto(PRI_RESP_FAILURE, false);
+    return false;
+  }
   const q = encode(PRIQ_ENTRY, {
     StreamID: req.sid,
     SubstreamID: ssv ? req.ssid! : 0,
@@ -212,5 +333,16 @@ export function pageRequest(
     PRGIndex: req.prgIndex,
     PageAddress: req.addr & ~0xfffn,
   });
-  return push(m, PRIQ, m.feat.priqBits, qwordsToWords(q));
+  if (write(m, PRIQ, m.feat.priqBits, qwordsToWords(q))) return true;
+  auto(PRI_RESP_FAILURE, false); // synchronous write abort: Failure response (§8.2)
+  return false;
+}
+
+/** STE.PPAR of `sid` for an overflow auto-response: 0 or 1, or -1 when the STE cannot be read or is invalid (§8.1). */
+function stePpar(m: SMMUv3, sid: number): number {
+  if (fetchSte(m, sid >>> 0) !== 0) return -1;
+  const w = m.steW;
+  const a = m.steAt;
+  if ((w[a + STE_V.w]! & (STE_V.mask << STE_V.shift)) === 0) return -1;
+  return (w[a + STE_PPAR.w]! >>> STE_PPAR.shift) & STE_PPAR.mask;
 }

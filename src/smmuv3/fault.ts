@@ -6,7 +6,7 @@ const { KIND: K_KIND, S1F: K_S1F, S2F: K_S2F, STRIDE: K_STRIDE } = K;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mevtq from './evtq.ts';
-const { writeEvent } = Mevtq;
+const { recordStall, writeEvent } = Mevtq;
 import * as Mresult from './result.ts';
 const { ST_ABORT, ST_RAZWI, ST_STALL } = Mresult;
 import * as Mregs from './regs.ts';
@@ -62,20 +62,21 @@ export function fault(
   writeEvent(m, id, sid, ssid, hi, lo, acc, stall, stag);
   res.event = id;
   if (stall) {
-    res.recorded = m.pushEvent();
-    if (res.recorded) {
-      m.stalls.push({ sid, stag, state: 0 });
-      res.stag = stag;
-      return (res.status = ST_STALL);
-    }
-    // A stall whose event cannot be recorded is terminated (nothing may wait unseen).
-    return (res.status = ST_ABORT);
+    // The record of a stalled transaction is written now, or kept until the event queue is
+    // writable again (never discarded, never an overflow: §7.2.1, §7.4); the transaction stays
+    // stalled either way. `recorded` says whether it is in the queue now.
+    const rec = recordStall(m, sid, stag);
+    if (rec < 0) return (res.status = ST_ABORT); // no stall resources left (evtq.ts MAX_PENDING_STALLS)
+    res.recorded = rec === 1;
+    m.stalls.push({ sid, stag, state: 0 });
+    res.stag = stag;
+    return (res.status = ST_STALL);
   }
   if (record) res.recorded = m.pushEvent();
   return (res.status = abort ? ST_ABORT : ST_RAZWI);
 }
 
-/** Outcome of a stalled transaction: 'pending', 'retry' (re-issue it) or 'abort'. */
+/** Outcome of a stalled transaction: 'pending', 'retry' (re-issue it), 'abort' or 'razwi' (terminated). */
 export function stallOutcome(
   m: SMMUv3,
   sid: number,

@@ -3,6 +3,8 @@
 // (CR0ACK and IRQ_CTRLACK follow their registers, GBPA.Update reads 0).
 import * as Mcmdq from './cmdq.ts';
 const { processCmdq } = Mcmdq;
+import * as Mevtq from './evtq.ts';
+const { drainStallRecords } = Mevtq;
 import * as Mregs from './regs.ts';
 const { REGS, REG_BY_NAME, WRITE_MASK, regBits, regOffset } = Mregs;
 import type { SMMUv3 } from './smmuv3.ts';
@@ -71,7 +73,11 @@ export function mmioWrite32(m: SMMUv3, off: number, v: number): void {
     case A_CR0: // the model completes updates at once, so CR0ACK follows immediately
       r[i] = v;
       r[A_CR0ACK >> 2] = v;
+      // SMMUEN 1 -> 0 marks every stalled transaction terminated with an abort (§6.3.9.6).
+      if ((cr0 & CR0_SMMUEN) !== 0 && (v & CR0_SMMUEN) === 0)
+        for (const s of m.stalls) if (s.state === 0) s.state = 2;
       processCmdq(m);
+      if (m.pendingStalls.length !== 0) drainStallRecords(m); // EVENTQEN may have become 1
       return;
     case A_CR1: // CR1, CR2: writable only while SMMUEN = 0
     case A_CR2:
@@ -88,6 +94,8 @@ export function mmioWrite32(m: SMMUv3, off: number, v: number): void {
     case A_GERRORN: // acknowledging CMDQ_ERR restarts command processing
       r[i] = v;
       processCmdq(m);
+      // Acknowledging EVENTQ_ABT_ERR makes the event queue writable again (§7.2.1).
+      if (m.pendingStalls.length !== 0) drainStallRecords(m);
       return;
     case A_STRTAB_BASE: // STRTAB_BASE(_CFG): RO while SMMUEN = 1
     case A_STRTAB_BASE + 4:
@@ -120,7 +128,10 @@ export function mmioWrite32(m: SMMUv3, off: number, v: number): void {
     case A_PRIQ_PROD:
       if ((cr0 & CR0_PRIQEN) === 0) r[i] = v;
       return;
-    case A_EVTQ_CONS:
+    case A_EVTQ_CONS: // room made in a full queue lets kept stall records in (§7.4)
+      r[i] = v;
+      if (m.pendingStalls.length !== 0) drainStallRecords(m);
+      return;
     case A_PRIQ_CONS:
       r[i] = v;
       return;

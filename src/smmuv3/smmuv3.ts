@@ -152,13 +152,21 @@ export class SMMUv3 {
   readonly irqs = { gerror: 0, evtq: 0, priq: 0, cmdSync: 0 };
   /** CMD_SYNC with CS=SEV: count of event-register signals. */
   sevs = 0;
-  /** Events discarded because the event queue was disabled (architected: not recorded). */
+  /**
+   * Events discarded because the event queue was disabled or had an unacknowledged EVENTQ_ABT_ERR
+   * (architected: not recorded, no overflow; §7.2.1).
+   */
   eventsDiscarded = 0;
   /** Stalled transactions: sid, stag, state (0 pending, 1 retry, 2 terminated with an abort, 3 terminated as RAZ/WI). */
   readonly stalls: { sid: number; stag: number; state: number }[] = [];
+  /** Records of stalled transactions waiting for the event queue to be writable (evtq.ts recordStall). */
+  readonly pendingStalls: { sid: number; stag: number; words: Uint32Array }[] = [];
   nextStag = 0;
-  /** PRI responses delivered to devices by CMD_PRI_RESP. */
-  readonly priResponses: { sid: number; ssid: number; prgIndex: number; resp: number }[] = [];
+  /**
+   * PRI responses delivered to devices: by CMD_PRI_RESP, or automatic (`auto`: a Page Request the
+   * PRI queue could not take, §8.1, §8.2). `resp` in the CMD_PRI_RESP.Resp encoding.
+   */
+  readonly priResponses: { sid: number; ssid: number; prgIndex: number; resp: number; auto?: boolean }[] = [];
   /** Device ATCs, invalidated by CMD_ATC_INV (see atc.ts). */
   atcInvalidate: ((sid: number, ssid: number, global: boolean, addr: bigint, size: number) => void) | null =
     null;

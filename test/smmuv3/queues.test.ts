@@ -72,21 +72,6 @@ describe('event queue', () => {
     expect(events(r).map((e) => Number(e.fields.StreamID))).toEqual([0x44, 0x45]);
   });
 
-  it('a stall whose event cannot be recorded (queue full) is terminated, not stalled', () => {
-    const r = rig({}, { evtqLog2: 1 });
-    const { pt } = s1Stream(r, 1, { cd: { S: 1 } });
-    pt.map(0x1_0000n, 0x8000_0000n, 0x1000n);
-    fault(r, 0x50);
-    fault(r, 0x51);
-    const t = tx(r, 1, -1, 0x9_0000n, 0);
-    expect({ status: t.status, event: t.event, recorded: t.recorded }).toEqual({
-      status: ST_ABORT,
-      event: 0x10,
-      recorded: false,
-    });
-    expect(r.smmu.stalls).toEqual([]);
-  });
-
   it('EVENTQEN = 0: events are discarded (counted), PROD does not move', () => {
     const r = rig();
     r.drv.w32('CR0', regValue('CR0', { SMMUEN: 1, PRIQEN: 1, CMDQEN: 1 }));

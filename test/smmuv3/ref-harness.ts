@@ -703,7 +703,8 @@ export function compareTxn(
     if (res.event !== ref.event) diff('event');
     else {
       const wantSt = ref.stall ? ST_STALL : ref.razwi ? ST_RAZWI : ST_ABORT;
-      // A stall whose record is lost (queue full) aborts; the harness drains the queue, so no loss.
+      // A stall whose record cannot be written yet stays stalled (recorded = false until the queue
+      // is writable); the harness drains the queue, so every record is written at once.
       if (st !== wantSt) diff(`status ${st} != ${wantSt}`);
       if (res.recorded !== ref.record) diff('recorded');
       errs.push(
