@@ -17,11 +17,12 @@
 // flags. Their order is shuffled (fixed PRNG seed), so consecutive translations use different
 // streams, CDs and page tables. A benchmark op is one window of `window` consecutive requests;
 // successive ops take successive windows, round the list.
-import { PageAllocator, PageTable, Smmuv3Driver, linuxCd } from '../src/driver/smmuv3-driver.ts';
+import { PageAllocator, PageTable, type Smmuv3Driver, linuxCd } from '../src/driver/smmuv3-driver.ts';
+import { buildSmmuMachine } from '../src/machine/machine.ts';
 import { addrField, encode, qwordsToWords, wordField } from '../src/layout/layout.ts';
 import { PhysMem } from '../src/mem/phys-mem.ts';
 import { CD, L1CD } from '../src/smmuv3/layouts.ts';
-import { ACC_U, ACC_W, SMMUv3 } from '../src/smmuv3/smmuv3.ts';
+import { ACC_U, ACC_W, type SMMUv3 } from '../src/smmuv3/smmuv3.ts';
 
 export const RAM_BASE = 0x4000_0000;
 export const REQ_STRIDE = 5;
@@ -108,19 +109,18 @@ const RANDOM_IOVA_BASE = 2 ** 40;
 
 export function buildMachine(sc: Scenario): BenchMachine {
   const buf = new ArrayBuffer(sc.ramBytes);
-  const mem = new PhysMem();
-  mem.addRegion(RAM_BASE, sc.ramBytes, 'ram', buf);
   const ram = new Uint32Array(buf);
-  const smmu = new SMMUv3(mem, {
-    sidBits: 16,
-    ssidBits: 20,
-    oasBits: 48,
-    caching: sc.caching,
-    ...(sc.tlbEntries ? { tlbEntries: sc.tlbEntries } : {}),
+  const { mem, smmu, drv, alloc } = buildSmmuMachine({
+    ram: [{ base: RAM_BASE, size: sc.ramBytes, buffer: buf }],
+    model: {
+      sidBits: 16,
+      ssidBits: 20,
+      oasBits: 48,
+      caching: sc.caching,
+      ...(sc.tlbEntries ? { tlbEntries: sc.tlbEntries } : {}),
+    },
+    driver: { streamTable: '2level', split: 8, sidBits: 16 },
   });
-  const alloc = new PageAllocator(mem, RAM_BASE, sc.ramBytes);
-  const drv = new Smmuv3Driver(mem, smmu, alloc, { streamTable: '2level', split: 8, sidBits: 16 });
-  drv.init();
   const wordOf = (pa: number) => (pa - RAM_BASE) / 4;
 
   // Page tables, and per table its CD template (ASID 0) as 16 words.

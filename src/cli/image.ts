@@ -299,7 +299,7 @@ examples:
     };
     if (verb === 'save') {
       only([]);
-      return import('../demo/machine.ts').then(({ buildDemoMachine }) => {
+      return import('../machine/demo.ts').then(({ buildDemoMachine }) => {
         const m = buildDemoMachine({}, 48 << 20);
         try {
           saveSmmuImage(dir, m.mem, m.smmu);

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { saveSmmuImage } from '../image/image.ts';
 import { getRegField } from '../smmuv3/regs.ts';
 import { ACC_U, ACC_W, ACC_X, SMMUv3, ST_OK } from '../smmuv3/smmuv3.ts';
-import { buildDemoMachine, type DemoMachine } from './machine.ts';
+import { buildDemoMachine, type DemoMachine } from '../machine/demo.ts';
 
 const hex = (v: number | bigint) => `0x${v.toString(16)}`;
 

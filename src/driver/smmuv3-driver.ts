@@ -9,7 +9,7 @@ import { EVT_BY_ID } from '../smmuv3/events.ts';
 import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
 import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
 import { reg, regValue } from '../smmuv3/regs.ts';
-import type { SMMUv3 } from '../smmuv3/smmuv3.ts';
+import type { Mmio } from '../mem/mmio.ts';
 
 /** Bump allocator of zeroed, aligned physical memory inside [base, base + size). */
 export class PageAllocator {
@@ -199,7 +199,8 @@ export class Smmuv3Driver {
 
   constructor(
     readonly mem: PhysMem,
-    readonly smmu: SMMUv3,
+    /** The SMMU's register file: the driver reaches the hardware only through it, memory and the queues. */
+    readonly smmu: Mmio,
     readonly alloc: PageAllocator,
     opts: DriverOptions = {},
   ) {

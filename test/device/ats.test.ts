@@ -2,7 +2,7 @@
 // transactions with CR0.ATSCHK. Real tables in real memory; the device side is src/device/atc.ts.
 import { describe, expect, it } from 'vitest';
 import { Atc } from '../../src/device/atc.ts';
-import { buildDemoMachine } from '../../src/demo/machine.ts';
+import { buildDemoMachine } from '../../src/machine/demo.ts';
 import { EVT } from '../../src/smmuv3/events.ts';
 import { ACC_W, ST_ABORT, ST_OK } from '../../src/smmuv3/smmuv3.ts';
 import { regValue } from '../../src/smmuv3/regs.ts';

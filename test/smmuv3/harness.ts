@@ -12,8 +12,8 @@ import {
   type DriverOptions,
   type MapAttrs,
 } from '../../src/driver/smmuv3-driver.ts';
-import { regValue } from '../../src/smmuv3/regs.ts';
-import { SMMUv3, type ModelOptions } from '../../src/smmuv3/smmuv3.ts';
+import type { SMMUv3, ModelOptions } from '../../src/smmuv3/smmuv3.ts';
+import { buildSmmuMachine } from '../../src/machine/machine.ts';
 
 export { ACC_U, ACC_W, ACC_X, ST_ABORT, ST_OK, ST_RAZWI, ST_STALL } from '../../src/smmuv3/smmuv3.ts';
 export { P_R, P_W, P_X, U_R, U_W, U_X } from '../../src/smmuv3/walk.ts';
@@ -35,14 +35,12 @@ export interface Rig {
  * as Linux sets it, so C_BAD_STREAMID is recorded.
  */
 export function rig(opts: ModelOptions = {}, d: DriverOptions = {}, ramMiB = 16): Rig {
-  const mem = new PhysMem();
-  mem.addRegion(RAM, ramMiB << 20, 'ram');
-  const smmu = new SMMUv3(mem, opts);
-  const alloc = new PageAllocator(mem, RAM, ramMiB << 20);
-  const drv = new Smmuv3Driver(mem, smmu, alloc, d);
-  drv.w32('CR2', regValue('CR2', { RECINVSID: 1, PTM: 1 }));
-  drv.init();
-  return { mem, smmu, drv, alloc };
+  return buildSmmuMachine({
+    ram: [{ base: RAM, size: ramMiB << 20 }],
+    model: opts,
+    driver: d,
+    cr2: { RECINVSID: 1, PTM: 1 },
+  });
 }
 
 /** Granule encodings. */

@@ -7,6 +7,7 @@ import { PageAllocator, PageTable, Smmuv3Driver } from '../../src/driver/smmuv3-
 import { EVT_BY_ID } from '../../src/smmuv3/events.ts';
 import { CD, L1CD, STE } from '../../src/smmuv3/layouts.ts';
 import { SMMUv3, ST_ABORT, ST_OK, ST_RAZWI, ST_STALL, type ModelOptions } from '../../src/smmuv3/smmuv3.ts';
+import { buildSmmuMachine } from '../../src/machine/machine.ts';
 import {
   refTranslate,
   REF_CLASS_IN,
@@ -90,25 +91,19 @@ export interface Machine {
 
 export function makeMachine(o: MachineOptions = {}): Machine {
   const mem = new LoggingMem();
-  mem.addRegion(RAM_BASE, RAM_SIZE, 'ram');
-  mem.addRegion(HIGH_BASE, HIGH_SIZE, 'high');
-  const smmu = new SMMUv3(mem, { sidBits: 16, ...o });
-  const alloc = new PageAllocator(mem, RAM_BASE, 8 << 20);
-  const high = new PageAllocator(mem, HIGH_BASE, HIGH_SIZE);
-  const drv = new Smmuv3Driver(mem, smmu, alloc, {
-    streamTable: o.streamTable ?? 'linear',
-    split: o.split ?? 8,
-    sidBits: 8,
-    evtqLog2: 8,
+  const { smmu, drv, alloc } = buildSmmuMachine({
+    mem,
+    ram: [
+      { base: RAM_BASE, size: RAM_SIZE },
+      { base: HIGH_BASE, size: HIGH_SIZE, name: 'high' },
+    ],
+    allocator: { base: RAM_BASE, size: 8 << 20 },
+    model: { sidBits: 16, ...o },
+    driver: { streamTable: o.streamTable ?? 'linear', split: o.split ?? 8, sidBits: 8, evtqLog2: 8 },
+    // CR2 is writable only while SMMUEN = 0: E2H is set before the driver enables the SMMU.
+    ...(o.e2h ? { cr2: { E2H: 1 } } : {}),
   });
-  drv.init();
-  if (o.e2h) {
-    // CR2 is writable only while SMMUEN = 0: disable, set E2H (keeping the driver's bits), enable.
-    const cr0 = smmu.read32(0x20);
-    smmu.write32(0x20, cr0 & ~1);
-    smmu.write32(0x2c, smmu.read32(0x2c) | 1);
-    smmu.write32(0x20, cr0);
-  }
+  const high = new PageAllocator(mem, HIGH_BASE, HIGH_SIZE);
   return { mem, smmu, drv, alloc, high };
 }
 

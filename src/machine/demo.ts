@@ -1,11 +1,12 @@
-// The demo machine: an Arm `virt`-like system (RAM at 0x4000_0000) with an SMMUv3 programmed the
+// The demo machine (built on machine.ts): an Arm `virt`-like system (RAM at 0x4000_0000) with an SMMUv3 programmed the
 // way Linux does, used by `npm start`, `iommu-emu image save`, tests and benchmarks.
 import { PhysMem } from '../mem/phys-mem.ts';
-import { PageAllocator, PageTable, Smmuv3Driver, type CdTable } from '../driver/smmuv3-driver.ts';
+import { PageAllocator, PageTable, type CdTable, type Smmuv3Driver } from '../driver/smmuv3-driver.ts';
 import { linuxCd } from '../driver/smmuv3-driver.ts';
 import { encode } from '../layout/layout.ts';
 import { CD } from '../smmuv3/layouts.ts';
-import { SMMUv3, type ModelOptions } from '../smmuv3/smmuv3.ts';
+import type { SMMUv3, ModelOptions } from '../smmuv3/smmuv3.ts';
+import { buildSmmuMachine } from './machine.ts';
 
 export const RAM_BASE = 0x4000_0000;
 /** RAM given to the nested guest: IPA 0 .. 4 MiB maps here. */
@@ -25,18 +26,22 @@ export interface DemoMachine {
 
 /** Builds the demo machine: 2-level stream table, 2-level CD table, 4-level 4 KiB stage 1, S2, nested. */
 export function buildDemoMachine(opts: ModelOptions = {}, ramSize = 64 << 20): DemoMachine {
-  const mem = new PhysMem();
-  mem.addRegion(RAM_BASE, GUEST_RAM - RAM_BASE, 'ram');
   const guestBuf = new ArrayBuffer(GUEST_RAM_SIZE);
-  mem.addRegion(GUEST_RAM, GUEST_RAM_SIZE, 'guest-ram', guestBuf);
-  if (ramSize > GUEST_RAM + GUEST_RAM_SIZE - RAM_BASE)
-    mem.addRegion(GUEST_RAM + GUEST_RAM_SIZE, ramSize - (GUEST_RAM + GUEST_RAM_SIZE - RAM_BASE), 'ram-high');
+  const high = GUEST_RAM + GUEST_RAM_SIZE;
+  const { mem, smmu, drv, alloc } = buildSmmuMachine({
+    ram: [
+      { base: RAM_BASE, size: GUEST_RAM - RAM_BASE },
+      { base: GUEST_RAM, size: GUEST_RAM_SIZE, name: 'guest-ram', buffer: guestBuf },
+      ...(ramSize > high - RAM_BASE
+        ? [{ base: high, size: ramSize - (high - RAM_BASE), name: 'ram-high' }]
+        : []),
+    ],
+    allocator: { base: RAM_BASE, size: 16 << 20 },
+    model: { sidBits: 16, ssidBits: 20, oasBits: 48, ...opts },
+    driver: { streamTable: '2level', split: 8, sidBits: 16 },
+  });
   const guestMem = new PhysMem();
   guestMem.addRegion(0, GUEST_RAM_SIZE, 'guest-view', guestBuf);
-  const smmu = new SMMUv3(mem, { sidBits: 16, ssidBits: 20, oasBits: 48, ...opts });
-  const alloc = new PageAllocator(mem, RAM_BASE, 16 << 20);
-  const drv = new Smmuv3Driver(mem, smmu, alloc, { streamTable: '2level', split: 8, sidBits: 16 });
-  drv.init();
   const sids = { dma: 0x8, sva: 0x10, s2: 0x18, nested: 0x20, bypass: 0x28, abort: 0x30 };
 
   // Device 0x8: DMA-API style domain: one CD (S1CDMax 0), IOVAs near the top of 32 bits.
