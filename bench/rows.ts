@@ -92,6 +92,18 @@ const SSIDS_64K: Scenario = {
   ramBytes: 32 << 20,
 };
 
+const SSIDS_4K: Scenario = { ...SSIDS_64K, ssids: 1 << 12, ramBytes: 32 << 20 };
+
+const SIDS_64: Scenario = {
+  ...SHARED,
+  sids: 64,
+  sidOf: (i) => 0x100 + i,
+  ssids: 64,
+  ssidOf: (i, j) => 1 + ((i * 64 + j) % 0xffff),
+  cdmax: 16,
+  ramBytes: 32 << 20,
+};
+
 const SSIDS_1M: Scenario = {
   ...SSIDS_64K,
   ssids: 1 << 20,
@@ -245,6 +257,8 @@ export const ROWS: Row[] = [
     minRatio: 0.5,
     build: walkRow(SMALL, true),
   },
+  { name: 'walk: 64 SIDs x 64 SSIDs', minRatio: 0.5, build: walkRow(SIDS_64, false) },
+  { name: 'walk: 4096 SSIDs on one stream', minRatio: 0.5, build: walkRow(SSIDS_4K, false) },
   { name: 'walk: 4096 SIDs x 16 SSIDs', minRatio: 0.5, build: walkRow(SIDS_4K, false) },
   { name: 'walk: 2^16 SSIDs on one stream', minRatio: 0.5, build: walkRow(SSIDS_64K, false) },
   { name: 'walk: 2^20 SSIDs on one stream', minRatio: 0.5, build: walkRow(SSIDS_1M, false, true) },
