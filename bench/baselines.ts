@@ -135,16 +135,22 @@ function walk4(ram: Uint32Array, base: number, a: number, hi: number, lo: number
 }
 
 // Bare memo entry: 16 words (one 64-byte line). STE: words 0-7, generation, S1ContextPtr lo/hi.
-// CD: words 0-5, the STE generation it was decoded under, TTB0 lo/hi.
+// CD: words 0-5, the STE generation it was decoded under, TTB0 lo/hi, StreamID, SubstreamID.
 const E = 16;
 const GEN_STE = 8,
   CTX_L = 9,
   CTX_H = 10;
 const GEN_CD = 6,
   TTB_L = 7,
-  TTB_H = 8;
+  TTB_H = 8,
+  KEY_SID = 9,
+  KEY_SSID = 10;
 
-/** The like-built loops' memo: the model's geometry (STE entries direct-mapped, CD sets of 2 ways). */
+/**
+ * The like-built loops' memo: the model's geometry (STE entries direct-mapped, CD sets of 2 ways),
+ * taken from the model once its memo has grown to the row's working set (rows.ts); it does not
+ * grow itself.
+ */
 export class BareMemo {
   readonly ste: Int32Array;
   readonly cd: Int32Array;
@@ -236,11 +242,16 @@ export function bareMemo(
     if (!sameCd(mc, c, gen, ram, w)) {
       c += E;
       if (!sameCd(mc, c, gen, ram, w)) {
-        // Miss in both ways: the empty way 0, else the way filled longer ago.
-        if (mc[c - E + GEN_CD] === 0 || fill[set] === 1) {
-          c -= E;
-          fill[set] = 0;
-        } else fill[set] = 1;
+        // Miss in both ways: the way holding this (StreamID, SubstreamID), else the empty way 0,
+        // else the way filled longer ago (the model's choice, config.ts cdVictim).
+        const c0 = c - E;
+        const sidI = sid | 0;
+        if (mc[c0 + GEN_CD] !== 0 && mc[c0 + KEY_SID] === sidI && mc[c0 + KEY_SSID] === ssid) c = c0;
+        else if (!(mc[c + GEN_CD] !== 0 && mc[c + KEY_SID] === sidI && mc[c + KEY_SSID] === ssid))
+          c = mc[c0 + GEN_CD] === 0 || fill[set] === 1 ? c0 : c;
+        fill[set] = c === c0 ? 0 : 1;
+        mc[c + KEY_SID] = sidI;
+        mc[c + KEY_SSID] = ssid;
         for (let i = 0; i < 6; i++) mc[c + i] = ram[w + i]!;
         mc[c + TTB_L] = ram[w + 2]! & TTB_LO;
         mc[c + TTB_H] = ram[w + 3]! & TTB_HI;

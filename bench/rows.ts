@@ -28,8 +28,9 @@ export interface Loops {
   /** Called before timing, and after: returns a problem with the measurement (e.g. TLB misses), or ''. */
   before?: () => void;
   after?: () => string;
-  /** Figures reported with the row (not timed). */
+  /** Figures reported with the row (not timed): memory, and the model's memo geometry (STE/CD entries). */
   memory?: () => MemoryFigure;
+  memo?: () => string;
 }
 
 export interface MemoryFigure {
@@ -142,10 +143,29 @@ function verifyTranslations(m: BenchMachine, what: string): void {
   }
 }
 
-/** The like-built loops' memo, with the geometry of the model's decode memo. */
-function bareMemoLike(m: BenchMachine): BareMemo {
+/**
+ * The like-built loops' memo, with the geometry of the model's decode memo once it has settled: the
+ * model runs round the request list until its memo (which grows with the working set, see
+ * config-cache.ts) has kept its size over 4 review windows and the whole list (at most 2^21 requests).
+ */
+function bareMemoLike(m: BenchMachine, batch: BatchFn): BareMemo {
   const cc = m.smmu.cc;
+  let geometry = memoGeometry(m);
+  let stable = 0;
+  for (let done = 0, s = 0; done < 1 << 21; done += m.window, s = (s + m.window) % m.n) {
+    batch(s, m.window);
+    stable += m.window;
+    if (memoGeometry(m) !== geometry) {
+      geometry = memoGeometry(m);
+      stable = 0;
+    } else if (stable >= Math.max(4 * cc.memoWindow, m.n)) break;
+  }
   return new BareMemo(cc.steMemoSize, cc.cdMemoSize / 2);
+}
+
+/** The model's memo geometry: STE entries / CD entries. */
+function memoGeometry(m: BenchMachine): string {
+  return `${m.smmu.cc.steMemoSize}/${m.smmu.cc.cdMemoSize}`;
 }
 
 /** Bytes of the model's own typed arrays: the SMMUv3 object and the objects it holds (not memory). */
@@ -175,14 +195,19 @@ function walkRow(sc: Scenario, decode: boolean, withMemory = false): () => Loops
     const strtab = m.drv.strtab;
     const cdw = decode ? m.cdAsidWord : null;
     const ctr = new Int32Array([1]);
-    const memo = bareMemoLike(m);
+    const model: BatchFn = (s, n) => translateBatch(smmu, req, s, n, ram, cdw, ctr);
+    const memo = bareMemoLike(m, model);
+    const geometry = memoGeometry(m);
     return {
-      model: (s, n) => translateBatch(smmu, req, s, n, ram, cdw, ctr),
+      model,
       serial: (s, n) => bareSerial(ram, RAM_BASE, strtab, req, s, n, true, cdw, ctr),
       like: (s, n) => bareMemo(ram, RAM_BASE, strtab, req, s, n, true, cdw, ctr, memo),
       n: m.n,
       window: m.window,
       sums: m.paSums,
+      memo: () => memoGeometry(m),
+      after: () =>
+        memoGeometry(m) === geometry ? '' : `model memo resized while timed (${geometry} before)`,
       ...(withMemory
         ? { memory: () => ({ ssids: m.contexts, emulatedBytes: m.cdTableBytes, modelBytes: modelBytes(m) }) }
         : {}),
@@ -240,9 +265,11 @@ export const ROWS: Row[] = [
       const { ram, req, smmu } = m;
       const strtab = m.drv.strtab;
       const ctr = new Int32Array([1]);
-      const memo = bareMemoLike(m);
+      const model: BatchFn = (s, n) => configBatch(smmu, req, s, n);
+      const memo = bareMemoLike(m, model);
       return {
-        model: (s, n) => configBatch(smmu, req, s, n),
+        model,
+        memo: () => memoGeometry(m),
         serial: (s, n) => bareSerial(ram, RAM_BASE, strtab, req, s, n, false, null, ctr),
         like: (s, n) => bareMemo(ram, RAM_BASE, strtab, req, s, n, false, null, ctr, memo),
         n: m.n,

@@ -81,6 +81,8 @@ interface Result {
   target: number;
   met: boolean;
   note: string;
+  /** Walk and SSID rows: the model's decode memo after the row (STE entries/CD entries). */
+  memo?: string;
   memory?: MemoryFigure & { emulatedBytesPerSsid: number; modelBytesPerSsid: number };
 }
 
@@ -135,6 +137,7 @@ function fmtOps(v: number | null): string {
 function printTable(results: Result[], quick: boolean, rounds: number): void {
   const head = [
     'benchmark',
+    'memo',
     'model',
     'serial bare',
     'like-built bare',
@@ -145,6 +148,7 @@ function printTable(results: Result[], quick: boolean, rounds: number): void {
   ];
   const body = results.map((r) => [
     r.name,
+    r.memo ?? '-',
     fmtOps(r.opsPerSec),
     fmtOps(r.serialOpsPerSec),
     fmtOps(r.baselineOpsPerSec),
@@ -154,7 +158,7 @@ function printTable(results: Result[], quick: boolean, rounds: number): void {
     `>= ${r.target.toFixed(2)} ${r.met ? 'met' : 'MISSED'}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const right = new Set([1, 2, 3, 4, 5, 6]);
+  const right = new Set([1, 2, 3, 4, 5, 6, 7]);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
@@ -175,7 +179,8 @@ function printTable(results: Result[], quick: boolean, rounds: number): void {
   out.push(
     '',
     'ratios = model / bare loop, per round, median over rounds; the target applies to the like-built',
-    'loop (the same reads with the model’s decode memo). bench/README.md says how each loop is built.',
+    'loop (the same reads with the model’s decode memo). memo = the model’s decode memo after the row,',
+    'STE entries/CD entries. bench/README.md says how each loop is built.',
   );
   process.stdout.write(out.join('\n') + '\n');
 }
@@ -234,6 +239,8 @@ function runRow(index: number, quick: boolean, rounds: number): void {
       met: ratio >= row.minRatio,
       note: l.after?.() ?? '',
     };
+    const memo = l.memo?.();
+    if (memo) result.memo = memo;
     const mem = l.memory?.();
     if (mem)
       result.memory = {

@@ -92,31 +92,52 @@ export const S2F_PTW = 1 << 5;
 
 const { STRIDE, SID, SSID } = K;
 
+/** Decode memo: fewest probes between two reviews of its size (ConfigCache.reviewMemo). */
+const MEMO_WINDOW = 4096;
+
 export class ConfigCache {
-  readonly ci: Int32Array;
-  readonly cf: Float64Array;
+  /** Slot fields; new arrays when the decode memo is resized (walk mode: read them after loadConfig). */
+  ci: Int32Array;
+  cf: Float64Array;
   readonly sets: number;
   readonly ways: number;
   private clock = 1;
   /** Lookups that missed (statistics, not architectural). */
   misses = 0;
 
-  // Decode memo (not architectural: see SMMUv3.loadConfig). Slots steMemoBase.. hold decoded STEs,
-  // cdMemoBase.. decoded STE+CD pairs, next to the raw words they were decoded from and a
-  // generation number (0 = empty) tying a CD entry to the STE entry it was decoded under.
-  readonly steMemoSize = 64;
-  readonly cdMemoSize = 512; // 256 sets of 2 ways
+  // Decode memo (not architectural: see config.ts loadConfig). Slots steMemoBase.. hold decoded
+  // STEs (direct-mapped), cdMemoBase.. decoded STE+CD pairs (sets of 2 ways), next to the raw words
+  // they were decoded from, a generation number (0 = empty) tying a CD entry to the STE entry it
+  // was decoded under, and the (StreamID, SubstreamID) it was filled for (replacement and sizing
+  // only: a hit needs equal words, never an equal key). The memo grows with the working set: every
+  // MEMO_WINDOW probes or more, a memo whose misses evicted other valid entries in 1 probe in 16 or
+  // more doubles (emptied), up to steMemoMax / cdMemoMax entries. Walk mode only: in caching mode
+  // the memo is used for fills alone and keeps its size.
+  steMemoSize = 0;
+  cdMemoSize = 0;
   /** 32 - log2(size or sets): the shift that turns a 32-bit hash into a memo index or set. */
-  readonly steMemoShift = 26;
-  readonly cdMemoShift = 24;
+  steMemoShift = 0;
+  cdMemoShift = 0;
   readonly steMemoBase: number;
-  readonly cdMemoBase: number;
-  readonly steWords = new Int32Array(64 * 8);
-  readonly steGen = new Int32Array(64);
-  readonly cdWords = new Int32Array(512 * 6);
-  readonly cdSteGen = new Int32Array(512);
+  cdMemoBase = 0;
+  steWords = new Int32Array(0);
+  steGen = new Int32Array(0);
+  /** Per STE entry: the StreamID it holds. */
+  steKey = new Int32Array(0);
+  cdWords = new Int32Array(0);
+  cdSteGen = new Int32Array(0);
+  /** Per CD entry: StreamID, SubstreamID. */
+  cdKey = new Int32Array(0);
   /** Per CD memo set, one bit: the way filled last. */
-  readonly cdFill = new Int32Array(256 / 32);
+  cdFill = new Int32Array(0);
+  /** Largest memo sizes (entries); the memo starts at 64 STEs and 512 CDs. */
+  steMemoMax = 1 << 14;
+  cdMemoMax = 1 << 16;
+  /** Probes left until the next review (loadConfig counts down), probes per review, evictions since. */
+  memoCountdown = 0;
+  memoWindow = 0;
+  steEvicts = 0;
+  cdEvicts = 0;
 
   /** `entries` = sets * ways (power of two sets): the architected cache; the memo slots follow. */
   constructor(entries = 1024, ways = 4) {
@@ -125,11 +146,60 @@ export class ConfigCache {
     if ((this.sets & (this.sets - 1)) !== 0)
       throw new RangeError('config cache: sets must be a power of two');
     this.steMemoBase = 1 + this.sets * ways;
-    this.cdMemoBase = this.steMemoBase + this.steMemoSize;
-    const slots = this.cdMemoBase + this.cdMemoSize;
-    this.ci = new Int32Array(slots * K.STRIDE);
-    this.cf = new Float64Array(slots * KF.STRIDE);
+    this.ci = new Int32Array(0);
+    this.cf = new Float64Array(0);
+    this.resizeMemo(64, 512);
     this.invalidateAll();
+  }
+
+  /**
+   * Gives the memo `ste` STE entries and `cd` CD entries (powers of two, cd >= 2), empty. The
+   * architected cache slots (1..steMemoBase-1) keep their contents; `ci` and `cf` are new arrays.
+   */
+  resizeMemo(ste: number, cd: number): void {
+    const cacheSlots = this.steMemoBase;
+    const slots = cacheSlots + ste + cd;
+    const ci = new Int32Array(slots * K.STRIDE);
+    const cf = new Float64Array(slots * KF.STRIDE);
+    ci.set(this.ci.subarray(0, cacheSlots * K.STRIDE));
+    cf.set(this.cf.subarray(0, cacheSlots * KF.STRIDE));
+    this.ci = ci;
+    this.cf = cf;
+    this.steMemoSize = ste;
+    this.cdMemoSize = cd;
+    this.steMemoShift = 32 - Math.log2(ste);
+    this.cdMemoShift = 32 - Math.log2(cd >>> 1);
+    this.cdMemoBase = cacheSlots + ste;
+    this.steWords = new Int32Array(ste * 8);
+    this.steGen = new Int32Array(ste);
+    this.steKey = new Int32Array(ste);
+    this.cdWords = new Int32Array(cd * 6);
+    this.cdSteGen = new Int32Array(cd);
+    this.cdKey = new Int32Array(cd * 2);
+    this.cdFill = new Int32Array(Math.max(1, cd >>> 6));
+    this.steEvicts = this.cdEvicts = 0;
+    this.memoWindow = this.memoCountdown = Math.max(MEMO_WINDOW, 2 * cd);
+  }
+
+  /**
+   * Called by loadConfig when memoCountdown runs out, before it uses any slot: grows a memo whose
+   * misses evicted other valid entries in at least 1 probe in 16 since the last review (walk mode).
+   */
+  reviewMemo(caching: boolean): void {
+    const n = this.memoWindow;
+    const ste = !caching && this.steEvicts * 16 >= n && this.steMemoSize < this.steMemoMax;
+    const cd = !caching && this.cdEvicts * 16 >= n && this.cdMemoSize < this.cdMemoMax;
+    if (ste || cd) this.resizeMemo(this.steMemoSize << +ste, this.cdMemoSize << +cd);
+    this.steEvicts = this.cdEvicts = 0;
+    this.memoWindow = this.memoCountdown = Math.max(MEMO_WINDOW, 2 * this.cdMemoSize);
+  }
+
+  /** Sets the largest memo sizes (powers of two); a memo already larger is emptied and shrunk. */
+  limitMemo(steMax: number, cdMax: number): void {
+    this.steMemoMax = steMax;
+    this.cdMemoMax = cdMax;
+    if (this.steMemoSize > steMax || this.cdMemoSize > cdMax)
+      this.resizeMemo(Math.min(this.steMemoSize, steMax), Math.min(this.cdMemoSize, cdMax));
   }
 
   /** Slot index holding (sid, ssid+1), or -1. */

@@ -11,6 +11,7 @@ import * as Mevents from './events.ts';
 const { EVT } = Mevents;
 import * as Mste from './ste.ts';
 const { decodeSte, fetchSte } = Mste;
+import type { ConfigCache } from './config-cache.ts';
 import type { SMMUv3 } from './smmuv3.ts';
 
 /** w[a..a+7] equal m[b..b+7] (an STE as read against a memo entry). */
@@ -51,10 +52,14 @@ function same6(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
 export function loadConfig(m: SMMUv3, sid: number, ssid: number): number {
   m.kindOverride = -1;
   m.cfgSlot = -1;
+  const cc = m.cc;
+  // Every so many probes, let the memo grow with the working set (before any slot is in use: a
+  // resize replaces cc.ci).
+  if (--cc.memoCountdown <= 0) cc.reviewMemo(m.caching);
   let st = fetchSte(m, sid);
   if (st !== 0) return st;
-  const cc = m.cc;
   const sw = cc.steWords;
+  const sidI = sid | 0;
   // Memo entries are chosen by Fibonacci hashing of the StreamID (and SubstreamID for CDs): any
   // index would be correct, since a hit needs equal words; integers are cheaper to hash than addresses.
   const e = Math.imul(sid, 0x9e3779b1) >>> cc.steMemoShift;
@@ -64,12 +69,15 @@ export function loadConfig(m: SMMUv3, sid: number, ssid: number): number {
   let w = m.steW;
   let a = m.steAt;
   if (gen === 0 || !same8(w, a, sw, w8)) {
+    // Another stream's STE evicted: counts toward growing the memo (a rewritten STE does not).
+    if (gen !== 0 && cc.steKey[e] !== sidI) cc.steEvicts++;
     cc.steGen[e] = 0;
     const ste = m.ste;
     for (let i = 0; i < 8; i++) ste[i] = w[a + i]!;
     st = decodeSte(m, sSlot);
     if (st !== 0) return st;
     for (let i = 0; i < 8; i++) sw[w8 + i] = ste[i]!;
+    cc.steKey[e] = sidI;
     gen = cc.steGen[e] = ++m.genCounter;
   }
   m.cfgSlot = sSlot;
@@ -88,18 +96,8 @@ export function loadConfig(m: SMMUv3, sid: number, ssid: number): number {
       c++;
       w6 += 6;
       if (csg[c] !== gen || !same6(w, a, cw, w6)) {
-        // Miss in both ways: fill way 0 if it is empty (hits in way 0 cost one compare, and a
-        // predictable branch), else refill the way filled longer ago (cdFill: bit set = way 1 was last).
-        const set = c >>> 1;
-        const f = cc.cdFill;
-        const bit = 1 << (set & 31);
-        if (csg[c - 1] === 0 || (f[set >>> 5]! & bit) !== 0) {
-          c--;
-          w6 -= 6;
-          f[set >>> 5] = f[set >>> 5]! & ~bit;
-        } else {
-          f[set >>> 5] = f[set >>> 5]! | bit;
-        }
+        c = cdVictim(cc, c - 1, sidI, ssid);
+        w6 = c * 6;
         csg[c] = 0;
         const cd = m.cd;
         for (let i = 0; i < 6; i++) cd[i] = w[a + i]!;
@@ -108,6 +106,8 @@ export function loadConfig(m: SMMUv3, sid: number, ssid: number): number {
         st = decodeCd(m, slot);
         if (st !== 0) return st;
         for (let i = 0; i < 6; i++) cw[w6 + i] = cd[i]!;
+        cc.cdKey[2 * c] = sidI;
+        cc.cdKey[2 * c + 1] = ssid;
         csg[c] = gen;
       }
     }
@@ -118,4 +118,30 @@ export function loadConfig(m: SMMUv3, sid: number, ssid: number): number {
     return EVT.C_BAD_SUBSTREAMID;
   }
   return 0;
+}
+
+/**
+ * The CD memo entry to refill after a miss in both ways of the set starting at entry `c0`: the way
+ * already filled for this (StreamID, SubstreamID) (its CD or STE was rewritten), else an empty way 0
+ * (hits in way 0 cost one compare), else the way filled longer ago (cdFill: bit set = way 1 was last).
+ * Evicting an entry that is still valid under its stream's current STE counts toward growing the memo.
+ */
+function cdVictim(cc: ConfigCache, c0: number, sid: number, ssid: number): number {
+  const ck = cc.cdKey;
+  const csg = cc.cdSteGen;
+  const set = c0 >>> 1;
+  const f = cc.cdFill;
+  const bit = 1 << (set & 31);
+  let way: number;
+  if (csg[c0] !== 0 && ck[2 * c0] === sid && ck[2 * c0 + 1] === ssid) way = 0;
+  else if (csg[c0 + 1] !== 0 && ck[2 * c0 + 2] === sid && ck[2 * c0 + 3] === ssid) way = 1;
+  else {
+    way = csg[c0] === 0 || (f[set >>> 5]! & bit) !== 0 ? 0 : 1;
+    const v = c0 + way;
+    const g = csg[v]!;
+    if (g !== 0 && cc.steGen[Math.imul(ck[2 * v]!, 0x9e3779b1) >>> cc.steMemoShift] === g) cc.cdEvicts++;
+  }
+  if (way === 0) f[set >>> 5] = f[set >>> 5]! & ~bit;
+  else f[set >>> 5] = f[set >>> 5]! | bit;
+  return c0 + way;
 }

@@ -1,9 +1,10 @@
-// Walk-every-access mode keeps decoded STEs and CDs in a small memo (SMMUv3.loadConfig), reused only
+// Walk-every-access mode keeps decoded STEs and CDs in a memo (config.ts loadConfig), reused only
 // when the words read from memory equal those it decoded, under the same decoded STE. These
 // properties rewrite STEs and CDs behind the SMMU's back (no CFGI, no TLBI) across more CDs than the
-// memo holds, with CDs of identical bytes under different STEs and CD variants that differ in each
-// one of the six words the model reads, and check that every transaction follows what memory says
-// at that moment.
+// memo holds (its size held at 64 STEs / 512 CDs), and again with the memo growing with the working
+// set while they run, with CDs of identical bytes under different STEs and CD variants that differ
+// in each one of the six words the model reads, and check that every transaction follows what
+// memory says at that moment.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EVT } from '../../src/smmuv3/events.ts';
@@ -11,7 +12,7 @@ import { cdFields, rig, s1Table, s2Fields, s2Table, ST_ABORT, ST_OK, tx, type Ri
 import type { CdTable, PageTable } from '../../src/driver/smmuv3-driver.ts';
 
 const STREAMS = 4;
-const CDMAX = 8; // 256 CDs per stream: 1024 in all, twice the memo's 512 entries
+const CDMAX = 8; // 256 CDs per stream: 1024 in all, twice the memo's first (and, held, only) 512 entries
 const TABLES = 3;
 /** One IOVA in the TTB0 range and one in the TTB1 range (VA[63:48] all ones). */
 const IOVA0 = 0x5000n;
@@ -94,8 +95,10 @@ function writeSte(w: World, sid: number, s: SteState): void {
   w.ste[sid] = s;
 }
 
-function world(): World {
+/** `grow`: the memo may grow (from 64 STEs / 512 CDs) with the working set; else it keeps that size. */
+function world(grow: boolean): World {
   const r = rig({ vmid16: false }, {}, 32);
+  if (!grow) r.smmu.cc.limitMemo(64, 512);
   const pts: PageTable[] = [];
   for (let t = 0; t < TABLES; t++) {
     const pt = s1Table(r);
@@ -196,27 +199,38 @@ const op = fc.oneof(
 );
 
 describe('decode memo (walk mode)', () => {
-  it('every translation follows memory as rewritten without invalidation, across more CDs than the memo holds', () => {
-    const w = world();
-    // Every CD twice: the second pass replaces memo entries in every set.
-    for (let pass = 0; pass < 2; pass++) {
-      for (let s = 0; s < STREAMS; s++) for (let c = 1; c < 1 << CDMAX; c++) check(w, s, c, (c & 1) === 1);
-    }
-    fc.assert(
-      fc.property(fc.array(op, { minLength: 100, maxLength: 300 }), (ops) => {
-        for (const o of ops) {
-          if (o.k === 'cd') {
-            // Translate once with the old bytes (so the memo holds them), then rewrite.
+  it.each([
+    ['held at 64 STEs / 512 CDs', false],
+    ['growing while they run', true],
+  ])(
+    'every translation follows memory as rewritten without invalidation, across more CDs than the memo holds; memo %s',
+    (_what, grow) => {
+      const w = world(grow);
+      const cc = w.r.smmu.cc;
+      // Every CD twice: the second pass replaces memo entries in every set.
+      for (let pass = 0; pass < 2; pass++) {
+        for (let s = 0; s < STREAMS; s++) for (let c = 1; c < 1 << CDMAX; c++) check(w, s, c, (c & 1) === 1);
+      }
+      const sizes = new Set<number>();
+      fc.assert(
+        fc.property(fc.array(op, { minLength: 100, maxLength: 300 }), (ops) => {
+          for (const o of ops) {
+            if (o.k === 'cd') {
+              // Translate once with the old bytes (so the memo holds them), then rewrite.
+              check(w, o.sid, o.ssid, o.hi);
+              writeCd(w, o.sid, o.ssid, { ...w.cd[(o.sid << CDMAX) + o.ssid]!, ...o.cd });
+            } else if (o.k === 'ste') {
+              check(w, o.sid, o.ssid, o.hi);
+              writeSte(w, o.sid, { ...w.ste[o.sid]!, ...o.ste });
+            }
             check(w, o.sid, o.ssid, o.hi);
-            writeCd(w, o.sid, o.ssid, { ...w.cd[(o.sid << CDMAX) + o.ssid]!, ...o.cd });
-          } else if (o.k === 'ste') {
-            check(w, o.sid, o.ssid, o.hi);
-            writeSte(w, o.sid, { ...w.ste[o.sid]!, ...o.ste });
+            sizes.add(cc.cdMemoSize);
           }
-          check(w, o.sid, o.ssid, o.hi);
-        }
-      }),
-      { numRuns: 60 },
-    );
-  });
+        }),
+        { numRuns: 60 },
+      );
+      if (grow) expect(sizes.size, 'the memo grew while the property ran').toBeGreaterThan(1);
+      else expect([...sizes]).toEqual([512]);
+    },
+  );
 });
