@@ -371,7 +371,10 @@ class Translation {
       if (eats === 0b10 && (!s1 || !s2 || ste('S2S') === 1)) bad();
       if (eats === 0b01 && s2 && ste('S2S') === 1) bad();
     }
-    if (feat.s2 && !feat.vmid16 && ste('S2VMID') > 0xff) bad();
+    // S2VMID is IGNORED (not range-checked) outside the NS-EL1 StreamWorld: stage 1 only with
+    // STRW = EL2 / EL2-E2H (§5.2 S2VMID).
+    const el2World = s1 && !s2 && feat.hyp && ste('STRW') === 0b10;
+    if (feat.s2 && !el2World && !feat.vmid16 && ste('S2VMID') > 0xff) bad();
     if (s1) {
       // STRW (stage 1 only): RES0 without IDR0.HYP; with it, 0bx1 is ILLEGAL and 0b10 selects the
       // EL2 StreamWorld, EL2-E2H when SMMU_CR2.E2H = 1 (§5.2 STRW).
@@ -529,7 +532,8 @@ class Translation {
     if (cd('V') === 0) bad();
     if (cd('AA64') === 0) bad(); // AArch32 tables not implemented (IDR0.TTF = AArch64)
     if (cd('ENDI') === 1 && (cd('EPD0') === 0 || cd('EPD1') === 0)) bad(); // big-endian tables; IGNORED without walks
-    if (!feat.asid16 && cd('ASID') > 0xff) bad();
+    // CD.ASID is IGNORED in StreamWorld NS-EL2 (E2H = 0): no range check (§5.4 ASID).
+    if (!el2 && !feat.asid16 && cd('ASID') > 0xff) bad();
     // Stalls (§5.5): CD.S = 1 without a stall model or under STE.S1STALLD = 1, and CD.S = 0 when the
     // SMMU forces stalls (STALL_MODEL = 0b10), are ILLEGAL.
     if (cd('S') === 1 && (feat.stallModel === 1 || s1stalld)) bad();

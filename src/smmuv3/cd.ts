@@ -246,14 +246,15 @@ export function decodeCd(m: CdCtx, slot: number): number {
   if (get(w, AA64) === 0) return C_BAD_CD; // AArch32 LPAE tables not implemented (IDR0.TTF = AArch64)
   // Big-endian tables are not supported (TTENDIAN = LE); ENDI is IGNORED when both walks are disabled.
   if (get(w, ENDI) === 1 && (get(w, EPD0) === 0 || get(w, EPD1) === 0)) return C_BAD_CD;
-  const asid = get(w, ASID);
-  if (!feat.asid16 && asid > 0xff) return C_BAD_CD;
   // STRW = EL2: with CR2.E2H = 0 the NS-EL2 regime (one VA range, one privilege level); with
   // E2H = 1, NS-EL2-E2H, which translates like EL1 (two ranges, AP[1], PXN/UXN) but is tagged in
   // the TLB as EL2 (ASID, no VMID).
   const strwEl2 = ci[o + K_KIND] === KIND_S1 && feat.hyp && ci[o + K_STRW] === 2;
   const e2h = strwEl2 && (m.r[R_CR2]! & CR2_E2H) !== 0;
   const el2 = strwEl2 && !e2h;
+  // CD.ASID is IGNORED in the NS-EL2 StreamWorld (no ASID tagging, no IDR0.ASID16 range check, §5.4).
+  const asid = el2 ? 0 : get(w, ASID);
+  if (!feat.asid16 && asid > 0xff) return C_BAD_CD;
   // Stalls (§5.5): CD.S = 1 with no stall model or through STE.S1STALLD = 1, and CD.S = 0 when the
   // model forces stalls (STALL_MODEL 0b10), are ILLEGAL.
   const stall = get(w, S);

@@ -269,8 +269,10 @@ export function decodeSte(m: SteCtx, slot: number): number {
   if (eats === 2 && (!s1 || !s2 || get(w, S2S) === 1)) return C_BAD_STE;
   if (eats === 1 && s2 && get(w, S2S) === 1) return C_BAD_STE;
   ci[o + K_EATS] = eats;
-  if (feat.s2) {
-    // With stage 2 implemented, S2VMID tags stage-1-only translations too (§5.2).
+  // S2VMID (§5.2): with stage 2 implemented it tags the NS-EL1 StreamWorld's translations, stage-1-only
+  // ones too; in the EL2 / EL2-E2H StreamWorlds (stage 1 only, STRW = 0b10 with IDR0.HYP) it is
+  // IGNORED: no VMID tag, and no range check against IDR0.VMID16.
+  if (feat.s2 && !(s1 && !s2 && feat.hyp && get(w, STRW) === 2)) {
     const vmid = get(w, S2VMID);
     if (!feat.vmid16 && vmid > 0xff) return C_BAD_STE;
     ci[o + K_VMID] = vmid;
@@ -281,7 +283,6 @@ export function decodeSte(m: SteCtx, slot: number): number {
       // STRW is RES0 (ignored) without IDR0.HYP; with it, 0bx1 is ILLEGAL and 0b10 selects NS-EL2, or
       // NS-EL2-E2H when SMMU_CR2.E2H = 1 (§5.2 STRW, §5.2.2; the difference is decoded in cd.ts).
       if (feat.hyp && (strw & 1) !== 0) return C_BAD_STE;
-      if (feat.hyp && strw === 2) ci[o + K_VMID] = 0; // EL2 translations are not VMID-tagged
     }
     const cdmax = get(w, S1CDMAX);
     if (cdmax > feat.ssidBits) return C_BAD_STE;
