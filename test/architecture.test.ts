@@ -50,6 +50,7 @@ const SPEC_MODULES = new Set([
   'smmuv3/regs.ts',
   'smmuv3/features.ts',
   'smmuv3/queue.ts',
+  'smmuv3/result.ts',
 ]);
 const isSpec = (m: string) => SPEC_MODULES.has(m) || /^vtd\/spec\//.test(m) || m.startsWith('pt/');
 

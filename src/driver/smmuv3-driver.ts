@@ -8,7 +8,8 @@ import { CMD_BY_OP, OP, type CmdName } from '../smmuv3/commands.ts';
 import { EVT_BY_ID } from '../smmuv3/events.ts';
 import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
 import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
-import { reg, regValue } from '../smmuv3/regs.ts';
+import { getRegField, reg, regValue, setRegField } from '../smmuv3/regs.ts';
+import { qEmpty, qIndex, qNext } from '../smmuv3/queue.ts';
 import type { Mmio } from '../mem/mmio.ts';
 
 /** Bump allocator of zeroed, aligned physical memory inside [base, base + size). */
@@ -308,16 +309,9 @@ export class Smmuv3Driver {
   /** Queues raw command qwords (for malformed-command tests). */
   rawCmd(q: readonly bigint[]): void {
     const prod = this.r32('CMDQ_PROD');
-    const n = 2 ** this.cmdqLog2;
-    const idx = prod & (n - 1);
+    const idx = qIndex(prod, this.cmdqLog2);
     this.mem.writeQwords(this.cmdqBase + idx * 16, [q[0] ?? 0n, q[1] ?? 0n]);
-    let next = idx + 1;
-    let wrap = prod & n;
-    if (next === n) {
-      next = 0;
-      wrap ^= n;
-    }
-    this.w32('CMDQ_PROD', wrap | next);
+    this.w32('CMDQ_PROD', qNext(prod, this.cmdqLog2));
   }
 
   /** CMD_SYNC (completion signalled through an MSI write to a word of memory when possible). */
@@ -328,12 +322,12 @@ export class Smmuv3Driver {
   /** Drains the event queue: decoded records (spec field names) as software sees them. */
   readEvents(): { type: string; fields: Record<string, bigint>; words: Uint32Array }[] {
     const out: { type: string; fields: Record<string, bigint>; words: Uint32Array }[] = [];
-    const n = 2 ** this.evtqLog2;
+    const log2 = this.evtqLog2;
     for (;;) {
       const prod = this.r32('EVTQ_PROD');
       const cons = this.r32('EVTQ_CONS');
-      if ((prod & (2 * n - 1)) === (cons & (2 * n - 1))) break;
-      const idx = cons & (n - 1);
+      if (qEmpty(prod, cons, log2)) break;
+      const idx = qIndex(cons, log2);
       const q = this.mem.readQwords(this.evtqBase + idx * 32, 4);
       const words = new Uint32Array(8);
       q.forEach((v, i) => {
@@ -345,14 +339,9 @@ export class Smmuv3Driver {
       const fields: Record<string, bigint> = {};
       if (def) for (const f of def.layout.fields) fields[f.name] = getField(q, f);
       out.push({ type: def?.name ?? `0x${id.toString(16)}`, fields, words });
-      let next = idx + 1;
-      let wrap = cons & n;
-      if (next === n) {
-        next = 0;
-        wrap ^= n;
-      }
       // Acknowledge an overflow while consuming (OVACKFLG := OVFLG).
-      this.w32('EVTQ_CONS', (prod & 0x8000_0000) | wrap | next);
+      const ovflg = getRegField('EVTQ_PROD', 'OVFLG', prod);
+      this.w32('EVTQ_CONS', setRegField('EVTQ_CONS', 'OVACKFLG', qNext(cons, log2), ovflg));
     }
     return out;
   }

@@ -12,6 +12,8 @@ import { CFGI_ALL_RANGE, CMD_BY_OP, OP } from './commands.ts';
 import { queueGeometry, raiseGerror } from './evtq.ts';
 import { TLB_EL2, TLB_S1, TLB_S2 } from './tlb.ts';
 import type { SMMUv3 } from './smmuv3.ts';
+import { qEmpty, qIndex, qNext, qPtr } from './queue.ts';
+import { regBits, regOffset, regWordField } from './regs.ts';
 
 /** RES0 bits of each command, from its layout table. */
 const RESERVED: readonly (readonly bigint[] | undefined)[] = CMD_BY_OP.map((d) =>
@@ -23,21 +25,29 @@ export const CERROR_ILL = 1;
 export const CERROR_ABT = 2;
 export const CERROR_ATC_INV_SYNC = 3;
 
-const GERROR_CMDQ_ERR = 1;
+const GERROR_CMDQ_ERR = regBits('GERROR', 'CMDQ_ERR');
+const R_CR0 = regOffset('CR0') >> 2;
+const CR0_CMDQEN = regBits('CR0', 'CMDQEN');
+const R_GERROR = regOffset('GERROR') >> 2;
+const R_GERRORN = regOffset('GERRORN') >> 2;
+const A_CMDQ_BASE = regOffset('CMDQ_BASE');
+const R_CMDQ_PROD = regOffset('CMDQ_PROD') >> 2;
+const R_CMDQ_CONS = regOffset('CMDQ_CONS') >> 2;
+const CONS_ERR = regWordField('CMDQ_CONS', 'ERR');
+const R_CR2 = regOffset('CR2') >> 2;
+const CR2_E2H = regBits('CR2', 'E2H');
 
 export function processCmdq(m: SMMUv3): void {
   const r = m.r;
-  if ((r[0x20 >> 2]! & 8) === 0) return; // CMDQEN
-  if (((r[0x60 >> 2]! ^ r[0x64 >> 2]!) & GERROR_CMDQ_ERR) !== 0) return; // error not yet acknowledged
-  const { base, log2 } = queueGeometry(m, 0x90, m.feat.cmdqBits);
-  const idxMask = 2 ** log2 - 1;
-  const wrapBit = 2 ** log2;
+  if ((r[R_CR0]! & CR0_CMDQEN) === 0) return;
+  if (((r[R_GERROR]! ^ r[R_GERRORN]!) & GERROR_CMDQ_ERR) !== 0) return; // error not yet acknowledged
+  const { base, log2 } = queueGeometry(m, A_CMDQ_BASE, m.feat.cmdqBits);
   const words = new Uint32Array(4);
-  for (let guard = 0; guard <= 2 * wrapBit + 1; guard++) {
-    const prod = r[0x98 >> 2]! & (wrapBit * 2 - 1);
-    const cons = r[0x9c >> 2]! & (wrapBit * 2 - 1);
-    if (prod === cons) return;
-    const at = base + (cons & idxMask) * 16;
+  for (let guard = 0; guard <= 2 ** (log2 + 1) + 1; guard++) {
+    const prod = qPtr(r[R_CMDQ_PROD]!, log2);
+    const cons = qPtr(r[R_CMDQ_CONS]!, log2);
+    if (qEmpty(prod, cons, log2)) return;
+    const at = base + qIndex(cons, log2) * 16;
     let err = CERROR_NONE;
     if (!m.mem.read64(at)) err = CERROR_ABT;
     else {
@@ -51,17 +61,11 @@ export function processCmdq(m: SMMUv3): void {
       }
     }
     if (err !== CERROR_NONE) {
-      r[0x9c >> 2] = ((err << 24) | cons) >>> 0;
+      r[R_CMDQ_CONS] = ((err << CONS_ERR.shift) | cons) >>> 0;
       raiseGerror(m, GERROR_CMDQ_ERR);
       return;
     }
-    let next = (cons & idxMask) + 1;
-    let wrap = cons & wrapBit;
-    if (next > idxMask) {
-      next = 0;
-      wrap ^= wrapBit;
-    }
-    r[0x9c >> 2] = (wrap | next) >>> 0;
+    r[R_CMDQ_CONS] = qNext(cons, log2);
   }
 }
 
@@ -175,7 +179,7 @@ function execute(m: SMMUv3, w: Uint32Array): number {
         const rg = tlbiRange(m, f);
         if (typeof rg === 'number') return rg;
         // With SMMU_CR2.E2H = 0 the ASID parameter of TLBI_EL2_VA is ignored (NS-EL2 entries carry no ASID, §4.4.2.8).
-        const e2h = (m.r[0x2c >> 2]! & 1) !== 0;
+        const e2h = (m.r[R_CR2]! & CR2_E2H) !== 0;
         tlb.invalidate(
           TLB_EL2,
           -1,

@@ -11,6 +11,8 @@ import { STE } from './layouts.ts';
 import { fetchSte } from './ste.ts';
 import { ACC_U, ACC_W, ACC_X, CLASS_TT } from './walk.ts';
 import type { SMMUv3 } from './smmuv3.ts';
+import { qEmpty, qFull, qIndex, qNext } from './queue.ts';
+import { regAddrMasks, regBits, regOffset, regWordField } from './regs.ts';
 
 /** Builds the record for event `id` into m.evt, from the transaction and m.flt* details. */
 export function writeEvent(
@@ -75,64 +77,82 @@ interface QueueRegs {
 }
 
 const EVTQ: QueueRegs = {
-  base: 0xa0,
-  prod: 0x100a8,
-  cons: 0x100ac,
-  en: 1 << 2,
+  base: regOffset('EVTQ_BASE'),
+  prod: regOffset('EVTQ_PROD'),
+  cons: regOffset('EVTQ_CONS'),
+  en: regBits('CR0', 'EVENTQEN'),
   entryWords: 8,
-  abtErr: 1 << 2,
-  irqEn: 1 << 2,
-  irqCfg: 0xb0,
+  abtErr: regBits('GERROR', 'EVENTQ_ABT_ERR'),
+  irqEn: regBits('IRQ_CTRL', 'EVENTQ_IRQEN'),
+  irqCfg: regOffset('EVTQ_IRQ_CFG0'),
   irqName: 'evtq',
 };
 const PRIQ: QueueRegs = {
-  base: 0xc0,
-  prod: 0x100c8,
-  cons: 0x100cc,
-  en: 1 << 1,
+  base: regOffset('PRIQ_BASE'),
+  prod: regOffset('PRIQ_PROD'),
+  cons: regOffset('PRIQ_CONS'),
+  en: regBits('CR0', 'PRIQEN'),
   entryWords: 4,
-  abtErr: 1 << 3,
-  irqEn: 1 << 1,
-  irqCfg: 0xd0,
+  abtErr: regBits('GERROR', 'PRIQ_ABT_ERR'),
+  irqEn: regBits('IRQ_CTRL', 'PRIQ_IRQEN'),
+  irqCfg: regOffset('PRIQ_IRQ_CFG0'),
   irqName: 'priq',
 };
+const R_CR0 = regOffset('CR0') >> 2;
+const CR0_SMMUEN = regBits('CR0', 'SMMUEN');
+const R_GERROR = regOffset('GERROR') >> 2;
+const R_GERRORN = regOffset('GERRORN') >> 2;
+const R_IRQ_CTRL = regOffset('IRQ_CTRL') >> 2;
+const GERROR_IRQEN = regBits('IRQ_CTRL', 'GERROR_IRQEN');
+const A_GERROR_IRQ_CFG0 = regOffset('GERROR_IRQ_CFG0');
+/** *_IRQ_CFG1 (the MSI payload) sits 8 bytes after *_IRQ_CFG0 for every queue (§6.3.20-21). */
+const CFG1_AFTER_CFG0 = regOffset('GERROR_IRQ_CFG1') - A_GERROR_IRQ_CFG0;
+/** Queue bases share one layout (§6.3.25, §6.3.28, §6.3.34): LOG2SIZE [4:0], ADDR [51:5]. */
+const QB_LOG2SIZE = regWordField('CMDQ_BASE', 'LOG2SIZE');
+const QB_ADDR = regAddrMasks('CMDQ_BASE', 'ADDR');
+const IRQ_ADDR = regAddrMasks('GERROR_IRQ_CFG0', 'ADDR');
+const PROD_OVFLG = regBits('EVTQ_PROD', 'OVFLG');
+const MSI_ABT_ERR = {
+  gerror: regBits('GERROR', 'MSI_GERROR_ABT_ERR'),
+  evtq: regBits('GERROR', 'MSI_EVENTQ_ABT_ERR'),
+  priq: regBits('GERROR', 'MSI_PRIQ_ABT_ERR'),
+} as const;
 
 /** Base address, log2 entries of a queue from its *_BASE register (LOG2SIZE capped by IDR1). */
 export function queueGeometry(m: SMMUv3, baseOff: number, maxBits: number): { base: number; log2: number } {
   const lo = m.r[baseOff >> 2]!;
   const hi = m.r[(baseOff >> 2) + 1]!;
-  let log2 = lo & 0x1f;
+  let log2 = (lo >>> QB_LOG2SIZE.shift) & QB_LOG2SIZE.mask;
   if (log2 > maxBits) log2 = maxBits;
-  return { base: (hi & 0xfffff) * 4294967296 + ((lo & ~0x1f) >>> 0), log2 };
+  return { base: (hi & QB_ADDR.hiMask) * 4294967296 + ((lo & QB_ADDR.loMask) >>> 0), log2 };
 }
 
 /** Toggles a GERROR bit if that error is not already active (GERROR == GERRORN for it). */
 function toggleGerror(m: SMMUv3, bit: number): boolean {
   const r = m.r;
-  if (((r[0x60 >> 2]! ^ r[0x64 >> 2]!) & bit) !== 0) return false;
-  r[0x60 >> 2] = (r[0x60 >> 2]! ^ bit) >>> 0;
+  if (((r[R_GERROR]! ^ r[R_GERRORN]!) & bit) !== 0) return false;
+  r[R_GERROR] = (r[R_GERROR]! ^ bit) >>> 0;
   return true;
 }
 
 /** A global error: toggles its GERROR bit and raises the GERROR interrupt if enabled. */
 export function raiseGerror(m: SMMUv3, bit: number): void {
-  if (toggleGerror(m, bit) && (m.r[0x50 >> 2]! & 1) !== 0) signalIrq(m, 0x68, 'gerror');
+  if (toggleGerror(m, bit) && (m.r[R_IRQ_CTRL]! & GERROR_IRQEN) !== 0)
+    signalIrq(m, A_GERROR_IRQ_CFG0, 'gerror');
 }
 
 const STE_V = wordField(STE, 'V');
 const STE_PPAR = wordField(STE, 'PPAR');
 
-const MSI_ABT_ERR = { gerror: 1 << 7, evtq: 1 << 5, priq: 1 << 6 } as const;
-
 /** An interrupt: MSI write of *_IRQ_CFG1 to *_IRQ_CFG0 if MSIs are supported and configured, else a wired line. */
 export function signalIrq(m: SMMUv3, cfg0: number, name: 'gerror' | 'evtq' | 'priq'): void {
-  const lo = m.r[cfg0 >> 2]! & ~3;
-  const hi = m.r[(cfg0 >> 2) + 1]! & 0xfffff;
+  const lo = m.r[cfg0 >> 2]! & IRQ_ADDR.loMask;
+  const hi = m.r[(cfg0 >> 2) + 1]! & IRQ_ADDR.hiMask;
   const addr = hi * 4294967296 + (lo >>> 0);
   if (m.feat.msi && addr !== 0) {
     // An MSI write that aborts is a global error (MSI_*_ABT_ERR); for the GERROR MSI itself, no
     // further interrupt is raised.
-    if (!m.mem.write32(addr, m.r[(cfg0 + 8) >> 2]!)) {
+    if (!m.mem.write32(addr, m.r[(cfg0 + CFG1_AFTER_CFG0) >> 2]!)) {
       if (name === 'gerror') toggleGerror(m, MSI_ABT_ERR.gerror);
       else raiseGerror(m, MSI_ABT_ERR[name]);
     }
@@ -155,15 +175,13 @@ const Q_OVERFLOW = 4;
  */
 function blocked(m: SMMUv3, q: QueueRegs, maxBits: number): number {
   const r = m.r;
-  const cr0 = r[0x20 >> 2]!;
-  if ((cr0 & q.en) === 0 || (q === PRIQ && (cr0 & 1) === 0)) return Q_DISABLED;
-  if (((r[0x60 >> 2]! ^ r[0x64 >> 2]!) & q.abtErr) !== 0) return Q_ABORT;
+  const cr0 = r[R_CR0]!;
+  if ((cr0 & q.en) === 0 || (q === PRIQ && (cr0 & CR0_SMMUEN) === 0)) return Q_DISABLED;
+  if (((r[R_GERROR]! ^ r[R_GERRORN]!) & q.abtErr) !== 0) return Q_ABORT;
   const prod = r[q.prod >> 2]!;
   const cons = r[q.cons >> 2]!;
   if (q === PRIQ && prod >>> 31 !== cons >>> 31) return Q_OVERFLOW;
-  const wrapBit = 2 ** queueGeometry(m, q.base, maxBits).log2;
-  const mask = wrapBit * 2 - 1;
-  if (((prod ^ cons) & mask) === wrapBit) return Q_FULL; // index equal, wrap different
+  if (qFull(prod, cons, queueGeometry(m, q.base, maxBits).log2)) return Q_FULL;
   return 0;
 }
 
@@ -171,7 +189,7 @@ function blocked(m: SMMUv3, q: QueueRegs, maxBits: number): number {
 function overflow(m: SMMUv3, q: QueueRegs): void {
   const r = m.r;
   const prod = r[q.prod >> 2]!;
-  if (prod >>> 31 === r[q.cons >> 2]! >>> 31) r[q.prod >> 2] = (prod ^ 0x8000_0000) >>> 0;
+  if (((prod ^ r[q.cons >> 2]!) & PROD_OVFLG) === 0) r[q.prod >> 2] = (prod ^ PROD_OVFLG) >>> 0;
 }
 
 /** Writes an entry into a writable queue. False: the write aborted (GERROR.*_ABT_ERR, §7.2.2, §8.2). */
@@ -180,13 +198,7 @@ function write(m: SMMUv3, q: QueueRegs, maxBits: number, words: Uint32Array): bo
   const { base, log2 } = queueGeometry(m, q.base, maxBits);
   const prod = r[q.prod >> 2]!;
   const cons = r[q.cons >> 2]!;
-  const idxMask = 2 ** log2 - 1;
-  const wrapBit = 2 ** log2;
-  const pIdx = prod & idxMask,
-    pWrap = prod & wrapBit;
-  const cIdx = cons & idxMask,
-    cWrap = cons & wrapBit;
-  const at = base + pIdx * q.entryWords * 4;
+  const at = base + qIndex(prod, log2) * q.entryWords * 4;
   for (let i = 0; i < q.entryWords; i += 2) {
     if (!m.mem.write64(at + i * 4, words[i]!, words[i + 1]!)) {
       // A synchronous abort: PROD does not move (§7.2.2).
@@ -194,15 +206,9 @@ function write(m: SMMUv3, q: QueueRegs, maxBits: number, words: Uint32Array): bo
       return false;
     }
   }
-  const wasEmpty = pIdx === cIdx && pWrap === cWrap;
-  let next = pIdx + 1;
-  let wrap = pWrap;
-  if (next > idxMask) {
-    next = 0;
-    wrap ^= wrapBit;
-  }
-  r[q.prod >> 2] = ((prod & 0x8000_0000) | wrap | next) >>> 0;
-  if (wasEmpty && (r[0x50 >> 2]! & q.irqEn) !== 0) signalIrq(m, q.irqCfg, q.irqName);
+  const wasEmpty = qEmpty(prod, cons, log2);
+  r[q.prod >> 2] = ((prod & PROD_OVFLG) | qNext(prod, log2)) >>> 0;
+  if (wasEmpty && (r[R_IRQ_CTRL]! & q.irqEn) !== 0) signalIrq(m, q.irqCfg, q.irqName);
   return true;
 }
 

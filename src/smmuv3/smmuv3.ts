@@ -44,7 +44,7 @@ const { Features, idrFromOptions } = Mfeatures;
 import * as Mmmio from './mmio.ts';
 const { loadRegister, mmioRead32, mmioRead64, mmioWrite32, mmioWrite64, registerValues } = Mmmio;
 import * as Mregs from './regs.ts';
-const { PA_BITS, regBits, regOffset } = Mregs;
+const { PA_BITS, regBits, regOffset, regValue } = Mregs;
 import * as Mresult from './result.ts';
 const { ST_ABORT, ST_OK, TxResult } = Mresult;
 import * as Mste from './ste.ts';
@@ -181,7 +181,7 @@ export class SMMUv3 {
     const idr = opts.idr ?? idrFromOptions(opts);
     this.feat = new Features(idr);
     for (let i = 0; i < 6; i++) this.r[i] = idr[i] ?? 0;
-    this.r[0x1c >> 2] = 0x2; // AIDR: SMMUv3.2
+    this.r[regOffset('AIDR') >> 2] = regValue('AIDR', { ArchMajorRev: 0, ArchMinorRev: 2 }); // SMMUv3.2
     this.caching = opts.caching ?? false;
     this.ssidLimit = 2 ** this.feat.ssidBits;
     this.oasHiLimit = 2 ** (this.feat.oasBits - 32);
