@@ -15,7 +15,8 @@
 // Not modelled (as in the fast model): AArch32 (VMSAv8-32 LPAE) tables, big-endian tables,
 // FEAT_LPA2, FEAT_TTST, memory attributes (so STE.S2PTW has no effect), Secure/Realm state, ATS.
 import type { PhysMem } from '../mem/phys-mem.ts';
-import { fieldOf, getField, type Layout } from '../layout/layout.ts';
+import { fieldOf, getField, getRaw, type Layout } from '../layout/layout.ts';
+import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
 import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
 import { EVT } from '../smmuv3/events.ts';
 import { Features } from '../smmuv3/features.ts';
@@ -129,6 +130,19 @@ const bit = (v: bigint, n: number): boolean => ((v >> BigInt(n)) & 1n) === 1n;
 /** v with bits [n-1:0] cleared. */
 const alignDown = (v: bigint, n: number): bigint => v & ~mask(n);
 const pow2 = (n: number): bigint => 1n << BigInt(n);
+
+// VMSAv8-64 descriptor fields (DDI 0487 D8.3), read and written by name through the layouts in
+// src/pt/vmsav8-64.ts.
+const T = VMSA_TABLE,
+  L1 = VMSA_S1_LEAF,
+  L2 = VMSA_S2_LEAF;
+/** Raw bits of field `name` of descriptor d. */
+const df = (l: Layout, d: bigint, name: string): bigint => getRaw([d], fieldOf(l, name));
+const dbit = (l: Layout, d: bigint, name: string): boolean => df(l, d, name) !== 0n;
+/** The bits of field `name` (in place) set to `v`. */
+const dset = (l: Layout, name: string, v: bigint): bigint => v << BigInt(fieldOf(l, name).lo);
+/** Position of the address fields: [47:lo], lo = the 4 KiB granule; FEAT_LPA OA[51:48] in [lo+3:lo]. */
+const OA_LO = fieldOf(T, 'NextLevelTableAddr').lo;
 
 /** Granule encodings. STE.S2TG and CD.TG0: 0 = 4K, 1 = 64K, 2 = 16K; CD.TG1: 1 = 16K, 2 = 4K, 3 = 64K (IHI0070 §5.2, §5.4). */
 const TG0_BITS: Readonly<Record<number, number>> = { 0: 12, 1: 16, 2: 14 };
@@ -616,15 +630,17 @@ class Translation {
 
   /** Next-level table address: bits [47:g], plus [51:48] from bits [15:12] with the 64K granule. */
   private tableAddr(d: bigint, g: number): bigint {
-    let a = bits(d, 47, g) << BigInt(g);
-    if (g === 16) a |= bits(d, 15, 12) << 48n; // FEAT_LPA (model choice: also when OAS < 52, IMPLEMENTATION DEFINED)
+    const f = getField([d], fieldOf(T, 'NextLevelTableAddr')); // bits [47:12] in place
+    let a = alignDown(f, g);
+    if (g === 16) a |= bits(f, OA_LO + 3, OA_LO) << 48n; // FEAT_LPA (model choice: also when OAS < 52, IMPLEMENTATION DEFINED)
     return a;
   }
 
   /** Output address of a block/page descriptor mapping 2^s bytes. */
   private leafAddr(d: bigint, g: number, s: number): bigint {
-    let a = bits(d, 47, s) << BigInt(s);
-    if (g === 16) a |= bits(d, 15, 12) << 48n;
+    const f = getField([d], fieldOf(L1, 'OutputAddr')); // same position in stage-2 leaves
+    let a = alignDown(f, s);
+    if (g === 16) a |= bits(f, OA_LO + 3, OA_LO) << 48n;
     return a;
   }
 
@@ -660,41 +676,41 @@ class Translation {
       this.trace?.('S2', level, da, d);
       if (d === undefined) fault(EVT.F_WALK_EABT, da);
       const desc = d!;
-      if (!bit(desc, 0)) fault(EVT.F_TRANSLATION); // invalid
-      if (level < 3 && bit(desc, 1)) {
+      if (!dbit(T, desc, 'Valid')) fault(EVT.F_TRANSLATION); // invalid
+      if (level < 3 && dbit(T, desc, 'Table')) {
         // Table descriptor: stage-2 table descriptors carry no attributes.
         table = this.tableAddr(desc, g);
         if (table >= pow2(c.ps)) fault(EVT.F_ADDR_SIZE);
         level++;
         continue;
       }
-      if (level === 3 ? !bit(desc, 1) : !this.blockAllowed(g, level)) fault(EVT.F_TRANSLATION); // reserved encoding
+      if (level === 3 ? !dbit(L2, desc, 'Page') : !this.blockAllowed(g, level)) fault(EVT.F_TRANSLATION); // reserved encoding
       const oa = this.leafAddr(desc, g, s);
       if (oa >= pow2(c.ps)) fault(EVT.F_ADDR_SIZE);
       let after = desc;
       // Access flag (bit 10): set by hardware with S2HA (FEAT_HAFDBS), S2AFFD then IGNORED (§5.2
       // S2AFFD, §3.13.2); without S2HA a fault unless S2AFFD.
-      if (!bit(desc, 10)) {
-        if (c.ha) after |= 1n << 10n;
+      if (!dbit(L2, desc, 'AF')) {
+        if (c.ha) after |= dset(L2, 'AF', 1n);
         else if (!c.affd) fault(EVT.F_ACCESS);
       }
-      // S2AP (bits [7:6]): bit 6 read, bit 7 write. DBM (bit 51) with HA+HD: writable-clean, and a
-      // write makes it dirty by setting S2AP[1].
-      const r = bit(desc, 6);
-      let w = bit(desc, 7);
-      if (!w && c.hd && bit(desc, 51) && (acc & REF_W) !== 0) {
+      // S2AP: bit 0 read, bit 1 write. DBM with HA+HD: writable-clean, and a write makes it dirty by
+      // setting S2AP[1].
+      const s2ap = df(L2, desc, 'S2AP');
+      const r = (s2ap & 1n) !== 0n;
+      let w = (s2ap & 2n) !== 0n;
+      if (!w && c.hd && dbit(L2, desc, 'DBM') && (acc & REF_W) !== 0) {
         w = true;
-        after |= 1n << 7n;
+        after |= dset(L2, 'S2AP', 2n);
       }
-      // Execute: XN[1:0] = bits [54:53] with FEAT_XNX (00 both, 01 not EL1, 10 neither, 11 not EL0),
-      // else bit 54 alone.
+      // Execute: XN[1:0] with FEAT_XNX (00 both, 01 not EL1, 10 neither, 11 not EL0), else XN[1] alone.
       let px: boolean, ux: boolean;
+      const xn = Number(df(L2, desc, 'XN'));
       if (this.feat.xnx) {
-        const xn = Number(bits(desc, 54, 53));
         px = xn === 0b00 || xn === 0b11;
         ux = xn === 0b00 || xn === 0b01;
       } else {
-        px = ux = !bit(desc, 54);
+        px = ux = (xn & 2) === 0;
       }
       const perm = (r ? PR | UR : 0) | (w ? PW | UW : 0) | (px ? PX : 0) | (ux ? UX : 0);
       if (!permits(perm, acc)) fault(EVT.F_PERMISSION);
@@ -745,38 +761,39 @@ class Translation {
       this.trace?.('S1', level, da, d);
       if (d === undefined) throw new Fault(EVT.F_WALK_EABT, 0, REF_CLASS_TT, da);
       const desc = d!;
-      if (!bit(desc, 0)) fault(EVT.F_TRANSLATION);
-      if (level < 3 && bit(desc, 1)) {
+      if (!dbit(T, desc, 'Valid')) fault(EVT.F_TRANSLATION);
+      if (level < 3 && dbit(T, desc, 'Table')) {
         table = this.tableAddr(desc, g);
         if (table >= pow2(rg.ips)) fault(EVT.F_ADDR_SIZE);
         if (!rg.had) {
-          apTable |= Number(bits(desc, 62, 61));
-          pxnTable ||= bit(desc, 59);
-          uxnTable ||= bit(desc, 60);
+          apTable |= Number(df(T, desc, 'APTable'));
+          pxnTable ||= dbit(T, desc, 'PXNTable');
+          uxnTable ||= dbit(T, desc, 'UXNTable');
         }
         level++;
         continue;
       }
-      if (level === 3 ? !bit(desc, 1) : !this.blockAllowed(g, level)) fault(EVT.F_TRANSLATION);
+      if (level === 3 ? !dbit(L1, desc, 'Page') : !this.blockAllowed(g, level)) fault(EVT.F_TRANSLATION);
       const oa = this.leafAddr(desc, g, s);
       if (oa >= pow2(rg.ips)) fault(EVT.F_ADDR_SIZE);
       let after = desc;
       // Access flag: Arm ARM order is Translation, Address size, Access flag, Permission. With HA
       // the SMMU sets it and AFFD is IGNORED (§5.4 AFFD, §3.13.2); without HA a fault unless AFFD.
-      if (!bit(desc, 10)) {
-        if (c.ha) after |= 1n << 10n;
+      if (!dbit(L1, desc, 'AF')) {
+        if (c.ha) after |= dset(L1, 'AF', 1n);
         else if (!c.affd) fault(EVT.F_ACCESS);
       }
-      const dbm = bit(desc, 51) && c.hd; // writable-clean: effective AP[2] = 0 (AArch64.S1ApplyOutputPerms)
-      const ap2 = bit(desc, 7);
-      const ap1 = bit(desc, 6);
+      const dbm = dbit(L1, desc, 'DBM') && c.hd; // writable-clean: effective AP[2] = 0 (AArch64.S1CheckPermission)
+      const ap = df(L1, desc, 'AP'); // AP[2:1]
+      const ap2 = (ap & 2n) !== 0n;
+      const ap1 = (ap & 1n) !== 0n;
       const wantWrite = (acc & REF_W) !== 0;
       const perm = this.s1Perms(
         c,
         ap1,
         ap2 && !dbm,
-        bit(desc, 53),
-        bit(desc, 54),
+        dbit(L1, desc, 'PXN'),
+        dbit(L1, desc, 'UXN'),
         apTable,
         pxnTable,
         uxnTable,
@@ -785,7 +802,7 @@ class Translation {
       // Dirty state: a permitted write to a writable-clean page clears AP[2].
       let granted = perm;
       if (ap2 && dbm) {
-        if (wantWrite) after &= ~(1n << 7n);
+        if (wantWrite) after &= ~dset(L1, 'AP', 2n);
         else granted &= ~(PW | UW); // not yet dirty: writes still need the update
       }
       if (after !== desc && this.nested) {

@@ -134,7 +134,7 @@ function cdFetchAbort(m: CdCtx, pa: number): number {
 function readCfg64(m: CdCtx, slot: number, addr: number, nested: boolean): number {
   let pa = addr;
   if (nested) {
-    const st = walkS2(m, slot, addr, 0, CLASS_CD);
+    const st = walkS2(m, slot, Math.floor(addr / TWO32), addr >>> 0, 0, CLASS_CD);
     if (st !== 0) return st;
     pa = m.s2Pa;
   }

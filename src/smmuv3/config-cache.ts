@@ -1,7 +1,7 @@
 // Decoded configuration slots (STE + CD for one StreamID/SubstreamID pair) and the architected
 // configuration cache that holds them.
 //
-// A slot is a row of an Int32Array (integers) and a Float64Array (addresses < 2^52). In
+// A slot is a row of an Int32Array (integers; addresses as 32-bit halves). In
 // walk-on-every-access mode the model decodes into slot 0 on every transaction; in caching mode
 // slots 1..N form a set-associative cache tagged by (StreamID, SubstreamID), filled on a miss and
 // changed only by CFGI_* commands (IHI0070 §4.3): a driver that forgets CFGI_STE / CFGI_CD keeps
@@ -53,11 +53,10 @@ export const K = {
   TTB1HI: 35,
   CTXLO: 36, // STE.S1ContextPtr (an IPA when nested) in 32-bit halves
   CTXHI: 37,
+  S2TTBLO: 38, // STE.S2TTB (low bits below the start table's size cleared) in 32-bit halves
+  S2TTBHI: 39,
   STRIDE: 40,
 } as const;
-
-/** Float fields of a slot: STE.S2TTB (stage-1 addresses are 32-bit halves in K). */
-export const KF = { S2TTB: 0, STRIDE: 1 } as const;
 
 export const KIND_ABORT = 0;
 export const KIND_BYPASS = 1;
@@ -96,9 +95,8 @@ const { STRIDE, SID, SSID } = K;
 const MEMO_WINDOW = 4096;
 
 export class ConfigCache {
-  /** Slot fields; new arrays when the decode memo is resized (walk mode: read them after loadConfig). */
+  /** Slot fields; a new array when the decode memo is resized (walk mode: read it after loadConfig). */
   ci: Int32Array;
-  cf: Float64Array;
   readonly sets: number;
   readonly ways: number;
   private clock = 1;
@@ -147,24 +145,20 @@ export class ConfigCache {
       throw new RangeError('config cache: sets must be a power of two');
     this.steMemoBase = 1 + this.sets * ways;
     this.ci = new Int32Array(0);
-    this.cf = new Float64Array(0);
     this.resizeMemo(64, 512);
     this.invalidateAll();
   }
 
   /**
    * Gives the memo `ste` STE entries and `cd` CD entries (powers of two, cd >= 2), empty. The
-   * architected cache slots (1..steMemoBase-1) keep their contents; `ci` and `cf` are new arrays.
+   * architected cache slots (1..steMemoBase-1) keep their contents; `ci` is a new array.
    */
   resizeMemo(ste: number, cd: number): void {
     const cacheSlots = this.steMemoBase;
     const slots = cacheSlots + ste + cd;
     const ci = new Int32Array(slots * K.STRIDE);
-    const cf = new Float64Array(slots * KF.STRIDE);
     ci.set(this.ci.subarray(0, cacheSlots * K.STRIDE));
-    cf.set(this.cf.subarray(0, cacheSlots * KF.STRIDE));
     this.ci = ci;
-    this.cf = cf;
     this.steMemoSize = ste;
     this.cdMemoSize = cd;
     this.steMemoShift = 32 - Math.log2(ste);
@@ -245,7 +239,6 @@ export class ConfigCache {
   /** Copies slot `from` into slot `to` (decode happens in slot 0, then is committed). */
   copy(from: number, to: number): void {
     this.ci.copyWithin(to * K.STRIDE, from * K.STRIDE, (from + 1) * K.STRIDE);
-    this.cf.copyWithin(to * KF.STRIDE, from * KF.STRIDE, (from + 1) * KF.STRIDE);
   }
 
   /** Empties the decode memo (when what the bytes mean changes, e.g. SMMU_CR2.E2H). */

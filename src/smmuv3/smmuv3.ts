@@ -138,6 +138,8 @@ export class SMMUv3 {
   wPerm = 0;
   wShift = 12;
   wGlobal = 0;
+  s2PaHi = 0;
+  s2PaLo = 0;
   s2Pa = 0;
   s2Perm = 0;
   s2Shift = 12;
@@ -422,8 +424,7 @@ export class SMMUv3 {
       this.fltAddr = 0;
       return fault(this, EVT.F_ADDR_SIZE, sid, ssid, hi, lo, acc, slot);
     }
-    const ipa = (hi >>> 0) * TWO32 + (lo >>> 0);
-    const st = walkS2(this, slot, ipa, acc, CLASS_IN);
+    const st = walkS2(this, slot, hi, lo, acc, CLASS_IN);
     if (st !== 0) return fault(this, st, sid, ssid, hi, lo, acc, slot);
     if (this.caching && !this.atsMode) {
       this.tlbKey(slot * K_STRIDE, hi);

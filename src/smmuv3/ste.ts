@@ -7,7 +7,6 @@ const { STE, L1STD } = Mlayouts;
 import * as Mconfig_cache from './config-cache.ts';
 const {
   K,
-  KF,
   KIND_ABORT,
   KIND_BYPASS,
   KIND_NESTED,
@@ -88,10 +87,11 @@ const {
   S2PS: K_S2PS,
   S2SL: K_S2SL,
   S2TSZ: K_S2TSZ,
+  S2TTBHI: K_S2TTBHI,
+  S2TTBLO: K_S2TTBLO,
   STRIDE: K_STRIDE,
   VMID: K_VMID,
 } = K;
-const { S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
 
 const C_BAD_STREAMID = EVT.C_BAD_STREAMID;
 const C_BAD_STE = EVT.C_BAD_STE;
@@ -230,9 +230,7 @@ function fetchSteSlow(m: SteCtx, steAddr: number): number {
 export function decodeSte(m: SteCtx, slot: number): number {
   const w = m.ste;
   const ci = m.cc.ci;
-  const cf = m.cc.cf;
   const o = slot * K_STRIDE;
-  const of = slot * KF_STRIDE;
   const feat = m.feat;
   if (get(w, V) === 0) return C_BAD_STE;
   const config = get(w, CONFIG);
@@ -320,7 +318,8 @@ export function decodeSte(m: SteCtx, slot: number): number {
     // The start table(s) must be aligned to their size (at most 2^20 bytes), and to 64 bytes with a
     // 52-bit effective S2PS (§5.2 S2TTB); low bits are treated as zero.
     const tblBits = Math.max(ias - (covered - stride) + 3, ps === 52 ? 6 : 4);
-    cf[of + KF_S2TTB] = ttbHi * 4294967296 + ((w[S2TTB.w]! & S2TTB.loMask & ~((1 << tblBits) - 1)) >>> 0);
+    ci[o + K_S2TTBHI] = ttbHi;
+    ci[o + K_S2TTBLO] = w[S2TTB.w]! & S2TTB.loMask & ~((1 << tblBits) - 1);
     if ((get(w, S2S) === 1 && feat.stallModel === 1) || (get(w, S2S) === 0 && feat.stallModel === 2))
       return C_BAD_STE;
     // HTTU the SMMU does not implement (IDR0.HTTU) is ILLEGAL, not ignored (§5.2 S2HA/S2HD).

@@ -9,12 +9,13 @@
 // need them are ILLEGAL here (C_BAD_CD / C_BAD_STE), and a 52-bit IPS with a 4K/16K granule is
 // capped at 48 bits.
 //
-// Hot path: no allocation, no BigInt. Descriptors are read as (lo, hi) 32-bit halves; addresses are
-// Numbers (< 2^52, exact). Results go into fields of the model (m.wPa, m.wPerm, ...).
+// Hot path: no allocation, no BigInt, no float address arithmetic. Descriptors are read as (lo, hi)
+// 32-bit halves, and every address (input, table, output) travels as (hi, lo) halves; a Number PA is
+// produced only for the result (m.wPa, m.s2Pa) and for a fault record. Descriptor bit positions are
+// module-local constants derived from the layouts in src/pt/vmsav8-64.ts.
 import * as Mconfig_cache from './config-cache.ts';
 const {
   K,
-  KF,
   S1F_AFFD,
   S1F_EL2,
   S1F_HA,
@@ -31,6 +32,8 @@ const {
 } = Mconfig_cache;
 import * as Mevents from './events.ts';
 const { EVT } = Mevents;
+import * as Mvmsa from '../pt/vmsav8-64.ts';
+const { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE, descAddr, descBit, descField } = Mvmsa;
 import type { PhysMem } from '../mem/phys-mem.ts';
 import type { ConfigCache } from './config-cache.ts';
 import type { Features } from './features.ts';
@@ -51,7 +54,9 @@ export interface WalkCtx {
   wPerm: number;
   wShift: number;
   wGlobal: number;
-  /** Stage-2 result. */
+  /** Stage-2 result: output address as halves and as a Number. */
+  s2PaHi: number;
+  s2PaLo: number;
   s2Pa: number;
   s2Perm: number;
   s2Shift: number;
@@ -82,8 +87,93 @@ const {
   STRIDE: K_STRIDE,
   TSZ0: K_TSZ0,
   TSZ1: K_TSZ1,
+  S2TTBHI: K_S2TTBHI,
+  S2TTBLO: K_S2TTBLO,
 } = K;
-const { S2TTB: KF_S2TTB, STRIDE: KF_STRIDE } = KF;
+
+// Descriptor bits (DDI 0487 D8.3), derived once from the layouts. `lo` masks and shifts apply to
+// descriptor bits [31:0], `hi` ones to bits [63:32]; each derivation checks which half the field is in.
+function inLo(b: Mvmsa.DescBit, what: string): number {
+  if (b.hi !== 0) throw new Error(`VMSA layout: ${what} moved to the high half`);
+  return b.mask;
+}
+function inHi(b: Mvmsa.DescBit, what: string): number {
+  if (b.hi !== 1) throw new Error(`VMSA layout: ${what} moved to the low half`);
+  return b.mask;
+}
+function shiftOf(mask: number): number {
+  return 31 - Math.clz32(mask);
+}
+function same(a: object, b: object, what: string): void {
+  if (JSON.stringify(a) !== JSON.stringify(b))
+    throw new Error(`VMSA layout: ${what} differs between formats`);
+}
+same(descBit(VMSA_TABLE, 'Table'), descBit(VMSA_S1_LEAF, 'Page'), 'Table / Page');
+same(descBit(VMSA_S1_LEAF, 'Page'), descBit(VMSA_S2_LEAF, 'Page'), 'Page');
+same(descBit(VMSA_S1_LEAF, 'AF'), descBit(VMSA_S2_LEAF, 'AF'), 'AF');
+same(descBit(VMSA_S1_LEAF, 'DBM'), descBit(VMSA_S2_LEAF, 'DBM'), 'DBM');
+same(descAddr(VMSA_TABLE, 'NextLevelTableAddr'), descAddr(VMSA_S1_LEAF, 'OutputAddr'), 'address');
+same(descAddr(VMSA_S1_LEAF, 'OutputAddr'), descAddr(VMSA_S2_LEAF, 'OutputAddr'), 'OutputAddr');
+const D_VALID = inLo(descBit(VMSA_TABLE, 'Valid'), 'Valid');
+/** Table descriptor at levels 0-2, page descriptor at level 3. */
+const D_TABLE = inLo(descBit(VMSA_TABLE, 'Table'), 'Table');
+const D_AF = inLo(descBit(VMSA_S1_LEAF, 'AF'), 'AF');
+const D_NG = inLo(descBit(VMSA_S1_LEAF, 'nG'), 'nG');
+const D_DBM = inHi(descBit(VMSA_S1_LEAF, 'DBM'), 'DBM');
+const AP = descField(VMSA_S1_LEAF, 'AP');
+if (AP.hi !== 0 || AP.mask !== 3) throw new Error('VMSA layout: AP moved');
+/** AP[1] (EL0 access) and AP[2] (read-only): bits AP.shift and AP.shift + 1 of the low half. */
+const AP1_SHIFT = AP.shift;
+const AP2_SHIFT = AP.shift + 1;
+const D_AP2 = 1 << AP2_SHIFT;
+const PXN_SHIFT = shiftOf(inHi(descBit(VMSA_S1_LEAF, 'PXN'), 'PXN'));
+const UXN_SHIFT = shiftOf(inHi(descBit(VMSA_S1_LEAF, 'UXN'), 'UXN'));
+const S2AP = descField(VMSA_S2_LEAF, 'S2AP');
+if (S2AP.hi !== 0 || S2AP.mask !== 3) throw new Error('VMSA layout: S2AP moved');
+/** S2AP[0] (read) and S2AP[1] (write). */
+const S2AP_R_SHIFT = S2AP.shift;
+const S2AP_W_SHIFT = S2AP.shift + 1;
+const D_S2AP_W = 1 << S2AP_W_SHIFT;
+const XN = descField(VMSA_S2_LEAF, 'XN');
+if (XN.hi !== 1 || XN.mask !== 3) throw new Error('VMSA layout: XN moved');
+/** Stage-2 XN[1:0] (FEAT_XNX); without FEAT_XNX only XN[1] counts. */
+const XN_SHIFT = XN.shift;
+const XN1_SHIFT = XN.shift + 1;
+const APT = descField(VMSA_TABLE, 'APTable');
+if (APT.hi !== 1 || APT.mask !== 3) throw new Error('VMSA layout: APTable moved');
+const APTABLE_SHIFT = APT.shift;
+const PXNTABLE_SHIFT = shiftOf(inHi(descBit(VMSA_TABLE, 'PXNTable'), 'PXNTable'));
+const UXNTABLE_SHIFT = shiftOf(inHi(descBit(VMSA_TABLE, 'UXNTable'), 'UXNTable'));
+const OA = descAddr(VMSA_S1_LEAF, 'OutputAddr');
+/** Address bits [47:32] in the high half; with the 64 KiB granule (FEAT_LPA) OA[51:48] sit in the
+ * field's four lowest bits [15:12] and go to address bits [51:48] (high-half bit 16 up). */
+const OA_HI = OA.hiMask;
+const LPA_SHIFT = OA.lo;
+const LPA_TO = 32 - Math.clz32(OA_HI);
+
+/** The derived constants, for the test that checks them against the layouts (not used here). */
+export const VMSA_BITS = {
+  D_VALID,
+  D_TABLE,
+  D_AF,
+  D_NG,
+  D_DBM,
+  AP1_SHIFT,
+  AP2_SHIFT,
+  PXN_SHIFT,
+  UXN_SHIFT,
+  S2AP_R_SHIFT,
+  S2AP_W_SHIFT,
+  XN_SHIFT,
+  XN1_SHIFT,
+  APTABLE_SHIFT,
+  PXNTABLE_SHIFT,
+  UXNTABLE_SHIFT,
+  OA_LO: OA.loMask,
+  OA_HI,
+  LPA_SHIFT,
+  LPA_TO,
+} as const;
 
 const F_TRANSLATION = EVT.F_TRANSLATION;
 const F_ADDR_SIZE = EVT.F_ADDR_SIZE;
@@ -127,7 +217,7 @@ export const REQUIRED = new Int32Array([
 ]);
 
 const TWO32 = 4294967296;
-/** 2^n, n = 0..64 (no Math.pow on the hot path). */
+/** 2^n, n = 0..64 (no Math.pow on the cold paths that need it). */
 export const POW2 = Float64Array.from({ length: 65 }, (_, n) => 2 ** n);
 
 /** Start level of a stage-1 walk for granule 2^g and input size ias (Arm ARM D8.2). */
@@ -157,13 +247,6 @@ export function s2StartLevel(g: number, sl0: number, ias: number, pamax: number)
   return sl;
 }
 
-/** Bits [s-1:0] of the 64-bit value (hi, lo) as a Number; s <= 52. */
-function lowBits(hi: number, lo: number, s: number): number {
-  if (s <= 31) return (lo & ((1 << s) - 1)) >>> 0;
-  if (s === 32) return lo >>> 0;
-  return (hi & ((1 << (s - 32)) - 1)) * TWO32 + (lo >>> 0);
-}
-
 /** Index of the descriptor at shift s, `bits` wide, of the input (hi, lo). */
 function indexAt(hi: number, lo: number, s: number, bits: number): number {
   const m = (1 << bits) - 1;
@@ -172,99 +255,130 @@ function indexAt(hi: number, lo: number, s: number, bits: number): number {
 }
 
 /**
- * Output address in a descriptor (lo, hi) for granule g, with the bits below s cleared: bits
- * [47:s], plus [51:48] from descriptor bits [15:12] with the 64 KiB granule (FEAT_LPA).
+ * Output (or next-level table) address in a descriptor (lo, hi) for granule 2^g, bits below s
+ * cleared: the high half, address bits [51:32]. Bits [47:32] are descriptor bits [47:32]; with the 64
+ * KiB granule, [51:48] come from descriptor bits [15:12] (FEAT_LPA).
  */
-function descOA(lo: number, hi: number, g: number, s: number): number {
-  let oaHi = hi & 0xffff;
-  let oaLo: number;
-  if (s >= 32) {
-    oaLo = 0;
-    oaHi &= ~((1 << (s - 32)) - 1);
-  } else {
-    oaLo = (lo & ~((1 << s) - 1)) >>> 0;
-  }
-  if (g === 16) oaHi |= ((lo >>> 12) & 0xf) << 16;
-  return oaHi * TWO32 + oaLo;
+function oaHiOf(lo: number, hi: number, g: number, s: number): number {
+  let oaHi = hi & OA_HI;
+  if (s > 32) oaHi &= ~((1 << (s - 32)) - 1);
+  if (g === 16) oaHi |= ((lo >>> LPA_SHIFT) & 0xf) << LPA_TO;
+  return oaHi;
+}
+
+/** The low half of the same address: descriptor bits [31:s] (0 when s >= 32). */
+function oaLoOf(lo: number, s: number): number {
+  return s >= 32 ? 0 : (lo & OA.loMask & ~((1 << s) - 1)) >>> 0;
+}
+
+/** A stage-2 fault on the IPA (hi, lo): the record's IPA; the other fault fields are set. */
+function s2Fault(m: WalkCtx, id: number, hi: number, lo: number): number {
+  m.fltAddr = (hi >>> 0) * TWO32 + (lo >>> 0);
+  return id;
 }
 
 /**
- * Stage-2 translation of `ipa` (< 2^52) for the configuration in slot `o`. `acc` = ACC_* flags,
- * `cls` = the event CLASS if it faults. Returns 0 with m.s2Pa / m.s2Perm / m.s2Shift, or an event
- * id with m.fltS2 = 1, m.fltClass, m.fltAddr (IPA, or the descriptor address for F_WALK_EABT).
+ * Stage-2 translation of the IPA (ipaHi, ipaLo) for the configuration in slot `slot`. `acc` =
+ * ACC_* flags, `cls` = the event CLASS if it faults. Returns 0 with m.s2PaHi / m.s2PaLo (and the
+ * Number m.s2Pa) / m.s2Perm / m.s2Shift, or an event id with m.fltS2 = 1, m.fltClass, m.fltAddr (IPA,
+ * or the descriptor address for F_WALK_EABT).
  */
-export function walkS2(m: WalkCtx, slot: number, ipa: number, acc: number, cls: number): number {
+export function walkS2(
+  m: WalkCtx,
+  slot: number,
+  ipaHi: number,
+  ipaLo: number,
+  acc: number,
+  cls: number,
+): number {
   const ci = m.cc.ci;
   const o = slot * K_STRIDE;
   const g = ci[o + K_S2G]!;
   const ias = 64 - ci[o + K_S2TSZ]!;
-  const ps = ci[o + K_S2PS]!;
+  // An output or table address is below 2^PS (PS >= 32): its high half below this.
+  const psHi = 1 << (ci[o + K_S2PS]! - 32);
   const flags = ci[o + K_S2F]!;
   const mem = m.mem;
   m.fltS2 = 1;
   m.fltClass = cls;
   m.fltTtWrite = cls === CLASS_TT && (acc & ACC_W) !== 0 ? 1 : 0;
-  m.fltAddr = ipa;
-  if (ipa >= POW2[ias]!) return F_TRANSLATION;
-  const hi = Math.floor(ipa / TWO32);
-  const lo = ipa >>> 0;
+  // The IPA must fit 64 - S2T0SZ bits (25..52).
+  if (ias >= 32 ? ipaHi >>> (ias - 32) !== 0 : ipaHi !== 0 || ipaLo >>> ias !== 0)
+    return s2Fault(m, F_TRANSLATION, ipaHi, ipaLo);
   const stride = g - 3;
   let level = ci[o + K_S2SL]!;
-  let table = m.cc.cf[slot * KF_STRIDE + KF_S2TTB]!;
+  // Table addresses as halves. Tables are aligned to their size (the start table by the STE decode,
+  // the others by the granule), so the descriptor index never carries into the high half.
+  let tHi = ci[o + K_S2TTBHI]!;
+  let tLo = ci[o + K_S2TTBLO]!;
   let s = g + (3 - level) * stride;
   let bits = ias - s; // start level: stride bits plus any concatenation
   for (;;) {
-    const da = table + indexAt(hi, lo, s, bits) * 8;
-    if (!mem.read64(da)) {
-      m.fltAddr = da;
+    const daLo = (tLo | (indexAt(ipaHi, ipaLo, s, bits) << 3)) >>> 0;
+    if (!mem.read64hl(tHi, daLo)) {
+      m.fltAddr = tHi * TWO32 + daLo;
       return F_WALK_EABT;
     }
     const dlo = mem.lo;
     const dhi = mem.hi;
-    if ((dlo & 1) === 0) return F_TRANSLATION;
-    if (level < 3 && (dlo & 2) !== 0) {
+    if ((dlo & D_VALID) === 0) return s2Fault(m, F_TRANSLATION, ipaHi, ipaLo);
+    if (level < 3 && (dlo & D_TABLE) !== 0) {
       // Table descriptor. Stage-2 table descriptors carry no attributes.
-      table = descOA(dlo, dhi, g, g);
-      if (table >= POW2[ps]!) return F_ADDR_SIZE;
+      tHi = oaHiOf(dlo, dhi, g, g);
+      tLo = oaLoOf(dlo, g);
+      if (tHi >= psHi) return s2Fault(m, F_ADDR_SIZE, ipaHi, ipaLo);
       level++;
       s -= stride;
       bits = stride;
       continue;
     }
-    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits)) return F_TRANSLATION;
-    const oa = descOA(dlo, dhi, g, s);
-    if (oa >= POW2[ps]!) return F_ADDR_SIZE;
+    if (level === 3 ? (dlo & D_TABLE) === 0 : !blockAllowed(g, level, m.feat.oasBits))
+      return s2Fault(m, F_TRANSLATION, ipaHi, ipaLo);
+    const oaHi = oaHiOf(dlo, dhi, g, s);
+    if (oaHi >= psHi) return s2Fault(m, F_ADDR_SIZE, ipaHi, ipaLo);
     // Access flag: with S2HA the SMMU sets it, and S2AFFD is IGNORED (IHI0070 §5.2 S2AFFD, §3.13.2);
     // without S2HA, AF = 0 faults unless S2AFFD.
     let newLo = dlo;
-    if ((dlo & 0x400) === 0) {
-      if ((flags & S2F_HA) !== 0) newLo |= 0x400;
-      else if ((flags & S2F_AFFD) === 0) return F_ACCESS;
+    if ((dlo & D_AF) === 0) {
+      if ((flags & S2F_HA) !== 0) newLo |= D_AF;
+      else if ((flags & S2F_AFFD) === 0) return s2Fault(m, F_ACCESS, ipaHi, ipaLo);
     }
-    // S2AP[0] = read, S2AP[1] = write; DBM (bit 51) with S2HD makes a write-clean page writable.
-    const rd = (dlo >>> 6) & 1;
-    let wr = (dlo >>> 7) & 1;
-    if (wr === 0 && (acc & ACC_W) !== 0 && (flags & S2F_HD) !== 0 && (dhi & 0x80000) !== 0) {
+    // S2AP[0] = read, S2AP[1] = write; DBM with S2HD makes a write-clean page writable.
+    const rd = (dlo >>> S2AP_R_SHIFT) & 1;
+    let wr = (dlo >>> S2AP_W_SHIFT) & 1;
+    if (wr === 0 && (acc & ACC_W) !== 0 && (flags & S2F_HD) !== 0 && (dhi & D_DBM) !== 0) {
       wr = 1;
-      newLo |= 0x80;
+      newLo |= D_S2AP_W;
     }
     let px: number;
     let ux: number;
     if (m.feat.xnx) {
-      const xn = (dhi >>> 21) & 3; // XN[1:0] (FEAT_XNX)
+      const xn = (dhi >>> XN_SHIFT) & 3; // XN[1:0] (FEAT_XNX): 00 both, 01 not EL1, 10 neither, 11 not EL0
       px = xn === 0 || xn === 3 ? 1 : 0;
       ux = xn === 0 || xn === 1 ? 1 : 0;
     } else {
-      px = ux = ((dhi >>> 22) & 1) ^ 1;
+      px = ux = ((dhi >>> XN1_SHIFT) & 1) ^ 1;
     }
     const perm = (rd * (P_R | U_R)) | (wr * (P_W | U_W)) | (px * P_X) | (ux * U_X);
     const need = REQUIRED[acc & 7]!;
-    if ((perm & need) !== need) return F_PERMISSION;
-    if (newLo !== dlo && !mem.cas32(da, dlo, newLo)) {
+    if ((perm & need) !== need) return s2Fault(m, F_PERMISSION, ipaHi, ipaLo);
+    if (newLo !== dlo && !mem.cas32(tHi * TWO32 + daLo, dlo, newLo)) {
       // Lost a race with another writer: the architecture retries the update; so do we, by walking again.
-      return walkS2(m, slot, ipa, acc, cls);
+      return walkS2(m, slot, ipaHi, ipaLo, acc, cls);
     }
-    m.s2Pa = oa + lowBits(hi, lo, s);
+    // Output: the descriptor's address above s, the IPA below.
+    let paHi: number;
+    let paLo: number;
+    if (s < 32) {
+      paHi = oaHi;
+      paLo = (oaLoOf(dlo, s) | (ipaLo & ((1 << s) - 1))) >>> 0;
+    } else {
+      paHi = oaHi | (ipaHi & ((1 << (s - 32)) - 1));
+      paLo = ipaLo >>> 0;
+    }
+    m.s2PaHi = paHi;
+    m.s2PaLo = paLo;
+    m.s2Pa = paHi * TWO32 + paLo;
     m.s2Perm = perm;
     m.s2Shift = s;
     m.fltS2 = 0;
@@ -396,21 +510,21 @@ export function walkS1(
   // An output or table address is below 2^IPS (IPS >= 32): its high half below this.
   const ipsHi = 1 << (ci[o + K_IPS]! - 32);
   if (tHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
-  const gMask = ~((1 << g) - 1);
   const stride = g - 3;
   let s = g + (3 - level) * stride;
   let bits = ias - s;
-  // Hierarchical attributes (APTable, PXNTable, UXNTable: upper bits [62:59]) ORed over the table
+  // Hierarchical attributes (APTable, PXNTable, UXNTable in the high half) ORed over the table
   // descriptors, unless HAD.
   let tAttr = 0;
   for (;;) {
+    const dIpaLo = (tLo | (indexAt(vaHi, vaLo, s, bits) << 3)) >>> 0; // an IPA when nested
     let daHi = tHi;
-    let daLo = (tLo | (indexAt(vaHi, vaLo, s, bits) << 3)) >>> 0; // an IPA when nested
+    let daLo = dIpaLo;
     if (nested) {
-      const st = walkS2(m, slot, daHi * TWO32 + daLo, 0, CLASS_TT);
+      const st = walkS2(m, slot, daHi, daLo, 0, CLASS_TT);
       if (st !== 0) return st;
-      daHi = (m.s2Pa / TWO32) >>> 0;
-      daLo = m.s2Pa >>> 0;
+      daHi = m.s2PaHi;
+      daLo = m.s2PaLo;
       m.fltClass = CLASS_IN; // a stage-1 fault below is CLASS IN, not the stage-2 walk's TT
     }
     if (!mem.read64hl(daHi, daLo)) {
@@ -422,11 +536,10 @@ export function walkS1(
     }
     const dlo = mem.lo;
     const dhi = mem.hi;
-    if ((dlo & 1) === 0) return s1Fault(m, F_TRANSLATION);
-    if (level < 3 && (dlo & 2) !== 0) {
-      tHi = dhi & 0xffff;
-      if (g === 16) tHi |= ((dlo >>> 12) & 0xf) << 16; // FEAT_LPA: next-level address [51:48]
-      tLo = (dlo & gMask) >>> 0;
+    if ((dlo & D_VALID) === 0) return s1Fault(m, F_TRANSLATION);
+    if (level < 3 && (dlo & D_TABLE) !== 0) {
+      tHi = oaHiOf(dlo, dhi, g, g);
+      tLo = oaLoOf(dlo, g);
       if (tHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
       tAttr |= dhi;
       level++;
@@ -434,46 +547,43 @@ export function walkS1(
       bits = stride;
       continue;
     }
-    if (level === 3 ? (dlo & 2) === 0 : !blockAllowed(g, level, m.feat.oasBits))
+    if (level === 3 ? (dlo & D_TABLE) === 0 : !blockAllowed(g, level, m.feat.oasBits))
       return s1Fault(m, F_TRANSLATION);
-    // Output address: descriptor bits [47:s] (with the 64 KiB granule, [51:48] from bits [15:12]),
-    // and the input address below s.
-    let oaHi = dhi & 0xffff;
-    if (g === 16) oaHi |= ((dlo >>> 12) & 0xf) << 16;
-    let pa: number;
+    // Output address: the descriptor's address above s, the input address below s.
+    const oaHi = oaHiOf(dlo, dhi, g, s);
+    if (oaHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
+    let paHi: number;
+    let paLo: number;
     if (s < 32) {
-      if (oaHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
-      const low = (1 << s) - 1;
-      pa = oaHi * TWO32 + (((dlo & ~low) | (vaLo & low)) >>> 0);
+      paHi = oaHi;
+      paLo = (oaLoOf(dlo, s) | (vaLo & ((1 << s) - 1))) >>> 0;
     } else {
-      const low = (1 << (s - 32)) - 1;
-      oaHi &= ~low;
-      if (oaHi >= ipsHi) return s1Fault(m, F_ADDR_SIZE);
-      pa = (oaHi | (vaHi & low)) * TWO32 + (vaLo >>> 0);
+      paHi = oaHi | (vaHi & ((1 << (s - 32)) - 1));
+      paLo = vaLo >>> 0;
     }
     // Access flag: with HA the SMMU sets it, and AFFD is IGNORED (IHI0070 §5.4 AFFD, §3.13.2);
     // without HA, AF = 0 faults unless AFFD.
     let newLo = dlo;
-    if ((dlo & 0x400) === 0) {
-      if ((f1 & S1F_HA) !== 0) newLo |= 0x400;
+    if ((dlo & D_AF) === 0) {
+      if ((f1 & S1F_HA) !== 0) newLo |= D_AF;
       else if ((f1 & S1F_AFFD) === 0) return s1Fault(m, F_ACCESS);
     }
-    // AP[2] (bit 7): read-only; AP[1] (bit 6): EL0 access. DBM (bit 51) + HD: writable-clean. A
-    // writable-clean page counts as writable for every permission check (Arm ARM
-    // AArch64.S1ApplyOutputPerms: its effective AP[2] is 0), so PXN-if-EL0-writable and WXN apply
-    // to it even before it is dirtied; only the write permission in the result waits for the update.
-    const dbm = (f1 & S1F_HD) !== 0 && (dhi & 0x80000) !== 0;
-    const apt = had ? 0 : (tAttr >>> 29) & 3; // bit 0: APTable[0] (no EL0 access), bit 1: APTable[1] (read-only)
-    const ap2x = (dbm ? 0 : (dlo >>> 7) & 1) | ((apt >>> 1) & 1); // effective AP[2] for execute
-    let ap2 = (dlo >>> 7) & 1;
+    // AP[2]: read-only; AP[1]: EL0 access. DBM + HD: writable-clean. A writable-clean page counts as
+    // writable for every permission check (Arm ARM AArch64.S1CheckPermission: its effective AP[2] is
+    // 0), so PXN-if-EL0-writable and WXN apply to it even before it is dirtied; only the write
+    // permission in the result waits for the update.
+    const dbm = (f1 & S1F_HD) !== 0 && (dhi & D_DBM) !== 0;
+    const apt = had ? 0 : (tAttr >>> APTABLE_SHIFT) & 3; // bit 0: APTable[0] (no EL0 access), bit 1: APTable[1] (read-only)
+    const ap2x = (dbm ? 0 : (dlo >>> AP2_SHIFT) & 1) | ((apt >>> 1) & 1); // effective AP[2] for execute
+    let ap2 = (dlo >>> AP2_SHIFT) & 1;
     if (ap2 === 1 && (acc & ACC_W) !== 0 && dbm && (apt & 2) === 0) {
       ap2 = 0;
-      newLo &= ~0x80;
+      newLo &= ~D_AP2;
     }
     ap2 |= (apt >>> 1) & 1;
-    const ap1 = (dlo >>> 6) & 1 & ~apt & 1;
-    const pxn = ((dhi >>> 21) & 1) | (had ? 0 : (tAttr >>> 27) & 1);
-    const uxn = ((dhi >>> 22) & 1) | (had ? 0 : (tAttr >>> 28) & 1);
+    const ap1 = (dlo >>> AP1_SHIFT) & 1 & ~apt & 1;
+    const pxn = ((dhi >>> PXN_SHIFT) & 1) | (had ? 0 : (tAttr >>> PXNTABLE_SHIFT) & 1);
+    const uxn = ((dhi >>> UXN_SHIFT) & 1) | (had ? 0 : (tAttr >>> UXNTABLE_SHIFT) & 1);
     let perm = S1_PERM[ap2 | (ap2x << 1) | (ap1 << 2) | (pxn << 3) | (uxn << 4) | regime]!;
     const need = REQUIRED[acc & 7]!;
     if ((perm & need) !== need) return s1Fault(m, F_PERMISSION);
@@ -481,25 +591,25 @@ export function walkS1(
       // The Access flag / dirty state update writes the descriptor at its IPA: stage 2 must allow
       // that write (Arm ARM AArch64.MemSwapTableDesc). A stage-2 fault here has CLASS TT and
       // TTRnW = write (IHI0070 §7.3.16); it comes before the translation of the output address.
-      const dIpa = tHi * TWO32 + ((tLo | (indexAt(vaHi, vaLo, s, bits) << 3)) >>> 0);
-      const st = walkS2(m, slot, dIpa, ACC_W, CLASS_TT);
+      const st = walkS2(m, slot, tHi, dIpaLo, ACC_W, CLASS_TT);
       if (st !== 0) return st;
       m.fltClass = CLASS_IN;
     }
     let shift = s;
     if (nested && !m.atsSplit) {
-      const st = walkS2(m, slot, pa, acc, CLASS_IN);
+      const st = walkS2(m, slot, paHi, paLo, acc, CLASS_IN);
       if (st !== 0) return st;
-      pa = m.s2Pa;
+      paHi = m.s2PaHi;
+      paLo = m.s2PaLo;
       perm &= m.s2Perm;
       if (m.s2Shift < shift) shift = m.s2Shift;
     }
     if (newLo !== dlo && !mem.cas32(daHi * TWO32 + daLo, dlo, newLo))
       return walkS1(m, slot, vaHi, vaLo, acc, nested);
-    m.wPa = pa;
+    m.wPa = paHi * TWO32 + paLo;
     m.wPerm = perm;
     m.wShift = shift;
-    m.wGlobal = (dlo & 0x800) === 0 ? 1 : 0;
+    m.wGlobal = (dlo & D_NG) === 0 ? 1 : 0;
     return 0;
   }
 }
