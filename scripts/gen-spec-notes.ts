@@ -357,6 +357,8 @@ const REG_PRELUDE = `Table: \`src/smmuv3/regs.ts\` (\`REGS\`, \`REG_BY_NAME\`). 
   [63:32] at offset +4).
 - Bits are \`[hi:lo]\` (or \`[n]\`) inside the register. Bits not listed are RES0 or not modelled.
   Address fields are declared up to bit 51 (IHI 0070 G.b draws them up to bit 55 for SMMUv3.4).
+- Access: RO (writes ignored), RW, RW1C (write 1 to clear), WO; the model's writable masks derive
+  from it (\`WRITE_MASK\` in regs.ts).
 - The section column repeats the register's section (\`spec\` in regs.ts) for each field.
 - Not in the table: S2PII (0x30), GATOS_* (0x100-0x118), MPAMIDR/GMPAM/GBPMPAM (0x130-0x13C),
   VATOS_SEL (0x180), IDR6 (0x190), DPT_* (0x200-0x210), the ECMDQ control pages (0x4000 + 32n), the
@@ -378,8 +380,8 @@ function renderRegister(r: RegDef): string {
   if (r.fields.length === 0) return [...head, 'No fields declared.', ''].join('\n');
   const rows = [...r.fields]
     .sort((a, b) => a.lo - b.lo)
-    .map((f) => `| ${f.name} | ${regBitsText(f)} | ${sec} |`);
-  return [...head, '| Field | bits | section |', '|---|---|---|', ...rows, ''].join('\n');
+    .map((f) => `| ${f.name} | ${regBitsText(f)} | ${f.access ?? ''} | ${sec} |`);
+  return [...head, '| Field | bits | access | section |', '|---|---|---|---|', ...rows, ''].join('\n');
 }
 
 function renderRegisters(): string {

@@ -113,7 +113,7 @@ interface RegSection {
   readonly offset: number;
   readonly size: number;
   readonly section: string;
-  readonly rows: Map<string, { hi: number; lo: number; section: string }>;
+  readonly rows: Map<string, { hi: number; lo: number; access: string; section: string }>;
   readonly duplicates: string[];
   readonly noFields: boolean;
 }
@@ -173,11 +173,19 @@ function parseRegisters(): {
       }
     } else if (cur) {
       if (line.trim() === 'No fields declared.') cur.noFields = true;
-      const r = /^\|\s*([A-Za-z][A-Za-z0-9_]*)\s*\|\s*\[(\d+)(?::(\d+))?\]\s*\|\s*(\S+)\s*\|\s*$/.exec(line);
+      const r =
+        /^\|\s*([A-Za-z][A-Za-z0-9_]*)\s*\|\s*\[(\d+)(?::(\d+))?\]\s*\|\s*(RO|RW|RW1C|WO)\s*\|\s*(\S+)\s*\|\s*$/.exec(
+          line,
+        );
       if (r) {
         const hi = Number(r[2]);
         if (cur.rows.has(r[1]!)) cur.duplicates.push(r[1]!);
-        cur.rows.set(r[1]!, { hi, lo: r[3] === undefined ? hi : Number(r[3]), section: r[4]! });
+        cur.rows.set(r[1]!, {
+          hi,
+          lo: r[3] === undefined ? hi : Number(r[3]),
+          access: r[4]!,
+          section: r[5]!,
+        });
       }
     }
   }
@@ -215,6 +223,7 @@ describe('spec-notes/smmuv3/registers.md', () => {
       expect(sec.rows.get(f.name), `${r.name}.${f.name}`).toEqual({
         hi: f.hi,
         lo: f.lo,
+        access: f.access,
         section: sectionOf(r.spec),
       });
     expect(
