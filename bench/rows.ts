@@ -23,6 +23,8 @@ export interface Loops {
   like: BatchFn;
   n: number;
   window: number;
+  /** Windows per benchmark op (default 1): enough work per op that timing it costs little. */
+  reps?: number;
   /** Per window: what every loop returns for it when correct. */
   sums: Float64Array;
   /** Called before timing, and after: returns a problem with the measurement (e.g. TLB misses), or ''. */
@@ -242,6 +244,7 @@ export const ROWS: Row[] = [
         like: (s, n) => bareTlbHit(cc.ci, cc.sets, cc.ways, tlb.e, tlb.sets, tlb.ways, req, s, n),
         n: m.n,
         window: m.window,
+        reps: 16,
         sums: m.paSums,
         before: () => {
           tlbMiss0 = tlb.misses;
@@ -274,6 +277,7 @@ export const ROWS: Row[] = [
         like: (s, n) => bareMemo(ram, RAM_BASE, strtab, req, s, n, false, null, ctr, memo),
         n: m.n,
         window: m.window,
+        reps: 4,
         sums: m.ttb0Sums,
       };
     },
