@@ -33,6 +33,8 @@ export interface ExplainStep {
   readonly raw: string[] | null;
   /** The fields that mattered, decoded (JSON forms as `decode --json`). */
   readonly fields: Record<string, number | string>;
+  /** Stage-1 descriptors: the input-address bits that indexed the table (`IOVA[20:12] = 0x1c3`); else null. */
+  readonly index: string | null;
 }
 
 export interface Explanation {
@@ -130,8 +132,44 @@ function descFields(
   return { what: `${kind} level ${level} ${what}`, fields: pick(l, [d], names) };
 }
 
-export function steps(reads: readonly Read[], sid: number, ssid: number, iova: bigint): ExplainStep[] {
+/**
+ * Drops a stage-2 walk that repeats the one just before it read for read (nested: the eight qwords
+ * of a CD, or an L1CD and its CD, are translated one by one through the same stage-2 entries);
+ * returns the reads and, per kept read index, how many times its walk was repeated.
+ */
+function dedupeS2(reads: readonly Read[]): { reads: Read[]; times: Map<number, number> } {
+  const out: Read[] = [];
+  const times = new Map<number, number>();
+  let prev: { start: number; key: string } | null = null;
+  for (let i = 0; i < reads.length;) {
+    if (reads[i]!.kind !== 'S2') {
+      out.push(reads[i]!);
+      prev = null;
+      i++;
+      continue;
+    }
+    // One stage-2 walk: S2 reads with increasing levels.
+    let j = i + 1;
+    while (j < reads.length && reads[j]!.kind === 'S2' && reads[j]!.n > reads[j - 1]!.n) j++;
+    const walk = reads.slice(i, j);
+    const key = walk.map((r) => `${r.n}:${r.addr}:${r.value}`).join(',');
+    if (prev && prev.key === key) {
+      times.set(prev.start, (times.get(prev.start) ?? 1) + 1);
+    } else {
+      prev = { start: out.length + walk.length - 1, key };
+      out.push(...walk);
+    }
+    i = j;
+  }
+  return { reads: out, times };
+}
+
+export function steps(all: readonly Read[], sid: number, ssid: number, iova: bigint): ExplainStep[] {
+  const { reads, times } = dedupeS2(all);
   const out: ExplainStep[] = [];
+  // Stage-1 geometry from the CD (granule and input size of the half the address is in), for the
+  // index bits of each level (DDI 0487 D8.2: AArch64.S1StartLevel).
+  let s1: { g: number; ias: number; start: number } | null = null;
   for (let i = 0; i < reads.length; i++) {
     const r = reads[i]!;
     if (r.kind === 'STE' || r.kind === 'CD') {
@@ -147,6 +185,9 @@ export function steps(reads: readonly Read[], sid: number, ssid: number, iova: b
         else {
           const upper = ((iova >> 55n) & 1n) === 1n;
           fields = pick(CD, q, [...CD_COMMON.slice(0, 3), ...(upper ? CD_R1 : CD_R0), ...CD_COMMON.slice(3)]);
+          const g = { '4K': 12, '16K': 14, '64K': 16 }[String(upper ? fields.TG1 : fields.TG0)];
+          const ias = 64 - Number(upper ? fields.T1SZ : fields.T0SZ);
+          s1 = g === undefined ? null : { g, ias, start: 3 - Math.floor((ias - 1 - g) / (g - 3)) };
         }
       }
       out.push({
@@ -156,6 +197,7 @@ export function steps(reads: readonly Read[], sid: number, ssid: number, iova: b
         addr: h(r.addr),
         raw: missing ? null : q.map(q16),
         fields,
+        index: null,
       });
       continue;
     }
@@ -174,6 +216,7 @@ export function steps(reads: readonly Read[], sid: number, ssid: number, iova: b
                 [r.value],
                 r.kind === 'L1STD' ? ['Span', 'L2Ptr'] : ['V', 'L2Ptr'],
               ),
+        index: null,
       });
       continue;
     }
@@ -182,6 +225,8 @@ export function steps(reads: readonly Read[], sid: number, ssid: number, iova: b
       d === undefined
         ? { what: `${r.kind} level ${r.n} (not backed)`, fields: {} }
         : descFields(r.kind, r.n, d);
+    const rep = times.get(i);
+    if (rep !== undefined) x.what += ` (walk ×${rep})`;
     out.push({
       kind: r.kind,
       what: x.what,
@@ -189,9 +234,18 @@ export function steps(reads: readonly Read[], sid: number, ssid: number, iova: b
       addr: h(r.addr),
       raw: d === undefined ? null : [q16(d)],
       fields: x.fields,
+      index: r.kind === 'S1' && s1 ? indexBits(s1, r.n, iova) : null,
     });
   }
   return out;
+}
+
+function indexBits(c: { g: number; ias: number; start: number }, level: number, iova: bigint): string {
+  const lo = c.g + (3 - level) * (c.g - 3);
+  const hi = level === c.start ? c.ias - 1 : lo + c.g - 4;
+  if (hi < lo || lo > 63) return '';
+  const v = (iova >> BigInt(lo)) & ((1n << BigInt(hi - lo + 1)) - 1n);
+  return `IOVA[${hi}:${lo}] = ${h(v)}`;
 }
 
 function refLine(r: RefResult): string {
@@ -205,6 +259,14 @@ function agrees(r: RefResult, o: Outcome): boolean {
   if ('abort' in o) return r.kind === 'abort';
   return r.kind === 'fault' && r.event === o.event.id;
 }
+
+/** Stage-1 AP[2:1] (DDI 0487 D8.4, direct permissions). */
+const AP_TEXT = [
+  'read/write, privileged only',
+  'read/write at both privilege levels',
+  'read-only, privileged only',
+  'read-only at both privilege levels',
+];
 
 function accessText(q: TranslateRequest): string {
   const a = q.access === 'exec' ? 'instruction fetch' : q.access;
@@ -223,9 +285,11 @@ function ruleOf(
   const lastOf = (k: RefReadKind) => [...st].reverse().find((s) => s.kind === k);
   if (ref.kind === 'ok') {
     const leaf = last && (last.kind === 'S1' || last.kind === 'S2') ? last : undefined;
-    const perm = o.ok ? ` ; permissions ${o.perm || '(none)'} allow a ${accessText(q)}` : '';
+    const perm = o.ok ? `; permissions ${o.perm || '(none)'} allow a ${accessText(q)}` : '';
     if (!leaf) return `no translation (bypass): PA = input address${perm} (IHI 0070 §3.3, §5.2 Config)`;
-    return `${leaf.what}: PA = OutputAddr ${String(leaf.fields.OutputAddr)} + the input address bits below the ${leaf.what.endsWith('page') ? 'page' : 'block'} size${perm} (DDI 0487 D8.3)`;
+    const lo = /IOVA\[\d+:(\d+)\]/.exec(leaf.index ?? '')?.[1];
+    const low = lo === undefined ? 'the input address bits below its size' : `IOVA[${Number(lo) - 1}:0]`;
+    return `${leaf.what}: PA = OutputAddr ${String(leaf.fields.OutputAddr)} | ${low}${perm} (DDI 0487 D8.3)`;
   }
   if (ref.kind === 'abort') {
     if (regFieldOf(smmu, 'CR0', 'SMMUEN') === 0n)
@@ -282,7 +346,12 @@ function ruleOf(
       const p = o.ok
         ? ''
         : ` (the access needs ${q.access === 'write' ? 'write' : q.access === 'exec' ? 'execute' : 'read'} permission)`;
-      return `${stage}: the leaf's permissions (AP / S2AP, XN, with the table attributes, WXN, PAN) do not allow a ${accessText(q)}${p} (DDI 0487 D8.4; IHI 0070 §7.3.16)`;
+      const leaf = last && (last.kind === 'S1' || last.kind === 'S2') ? last : undefined;
+      const ap = leaf?.kind === 'S1' ? AP_TEXT[Number(leaf.fields.AP)] : undefined;
+      const why = ap
+        ? `AP=0b${Number(leaf!.fields.AP).toString(2).padStart(2, '0')} (${ap})`
+        : "the leaf's permissions (AP / S2AP, XN";
+      return `${stage}: ${ap ? `${why} does` : `${why}, with the table attributes, WXN, PAN) do`} not allow a ${accessText(q)}${p} (DDI 0487 D8.4; IHI 0070 §7.3.16)`;
     }
     default:
       return `${name} (IHI 0070 §7.3)`;
@@ -328,7 +397,7 @@ export function explainText(x: Explanation): string {
         : s.raw.length === 1
           ? s.raw[0]!
           : `${s.raw[0]!} +7 qwords`;
-    lines.push(`  ├─ ${s.what.padEnd(w)}  @${s.addr.padEnd(aw)}  ${raw}`);
+    lines.push(`  ├─ ${s.what.padEnd(w)}  @${s.addr.padEnd(aw)}  ${raw}${s.index ? `  ${s.index}` : ''}`);
     if (s.raw && s.raw.length > 1) lines.push(`  │    raw ${s.raw.join(' ')}`);
     if (Object.keys(s.fields).length) lines.push(`  │    ${fieldsText(s.fields)}`);
   }

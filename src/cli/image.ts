@@ -144,7 +144,8 @@ function info(dir: string, json: boolean, io: Io): number {
     const nz = r.fields
       .filter((f) => f.value !== 0n)
       .map((f) => `${f.name}=${f.addr ? h(f.value) : f.value}`);
-    lines.push(`  ${r.name.padEnd(w)}  ${h(r.value).padEnd(18)}  ${nz.join(' ')}`.trimEnd());
+    const v = `0x${r.value.toString(16).padStart(r.size * 2, '0')}`;
+    lines.push(`  ${r.name.padEnd(w)}  ${v.padEnd(18)}  ${nz.join(' ')}`.trimEnd());
   }
   lines.push('');
   const en = regFieldOf(smmu, 'CR0', 'SMMUEN');
@@ -158,9 +159,13 @@ function info(dir: string, json: boolean, io: Io): number {
         : `, SPLIT ${st.split} (${2 ** Math.max(0, st.log2size - st.split)} L1 descriptors)`),
   );
   if (st.notScanned) lines.push(`  (the first ${SCAN_MAX} StreamIDs scanned; ${st.notScanned} not)`);
-  lines.push(`valid STEs: ${st.streams.length}`);
-  const sw = Math.max(4, ...st.streams.map((s) => h(s.sid).length));
-  for (const s of st.streams) {
+  // Abort STEs (Linux fills unused ones with them) as StreamID ranges; the others one per line.
+  const aborts = st.streams.filter((s) => s.config === 'ABORT').map((s) => s.sid);
+  const others = st.streams.filter((s) => s.config !== 'ABORT');
+  lines.push(`valid STEs: ${st.streams.length} (${others.length} not abort)`);
+  if (aborts.length) lines.push(`  abort (Config=ABORT): StreamIDs ${ranges(aborts)}`);
+  const sw = Math.max(4, ...others.map((s) => h(s.sid).length));
+  for (const s of others) {
     const rest = Object.entries(s.fields)
       .filter(([k]) => k !== 'V' && k !== 'Config')
       .map(([k, v]) => `${k}=${v}`)
@@ -172,6 +177,18 @@ function info(dir: string, json: boolean, io: Io): number {
 }
 
 const WALK_FAULTS = new Set(['F_TRANSLATION', 'F_ADDR_SIZE', 'F_ACCESS', 'F_PERMISSION', 'F_WALK_EABT']);
+
+/** "0x0-0x7, 0x9, 0xb-0xff" for sorted integers. */
+function ranges(v: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < v.length;) {
+    let j = i;
+    while (j + 1 < v.length && v[j + 1] === v[j]! + 1) j++;
+    out.push(i === j ? h(v[i]!) : `${h(v[i]!)}-${h(v[j]!)}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
 
 interface DumpEntry {
   what: string;
