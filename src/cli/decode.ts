@@ -3,7 +3,8 @@
 import { getField, hex } from '../layout/layout.ts';
 import type { FieldDef, Layout } from '../layout/layout.ts';
 import { lintStructure } from '../layout/lint.ts';
-import { CD, L1CD, L1STD, STE, VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../smmuv3/layouts.ts';
+import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
+import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
 import { CMD_BY_OP, CMD_HEADER } from '../smmuv3/commands.ts';
 import { EVT_BY_ID, EVT_HEADER, PRIQ_ENTRY } from '../smmuv3/events.ts';
 import { parseOptions } from './args.ts';

@@ -7,7 +7,8 @@
 import { getField, type FieldDef, type Layout } from '../layout/layout.ts';
 import { refTranslate, type RefReadKind, type RefResult, REF_U, REF_W, REF_X } from '../ref/smmuv3-ref.ts';
 import { EVT_BY_ID } from '../smmuv3/events.ts';
-import { CD, L1CD, L1STD, STE, VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../smmuv3/layouts.ts';
+import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
+import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
 import { SMMUv3 } from '../smmuv3/smmuv3.ts';
 import { fieldJson } from './decode.ts';
 import { regFieldOf } from './regs-view.ts';
