@@ -29,6 +29,8 @@ interface RawReg {
 
 const f = (name: string, hi: number, lo: number, access?: Access) =>
   rf(name, hi, lo, access ? { access } : {});
+/** An address field: its value is the byte address the bits denote (bits below `lo` zero). */
+const a = (name: string, hi: number, lo: number) => rf(name, hi, lo, { kind: 'addr' });
 
 const CR0_F = [
   f('SMMUEN', 0, 0),
@@ -51,10 +53,10 @@ const GERROR_F = [
   f('CMDQP_ERR', 9, 9),
 ];
 
-const CMDQ_BASE_F = [f('LOG2SIZE', 4, 0), f('ADDR', 51, 5), f('RA', 62, 62)];
-const WQ_BASE_F = [f('LOG2SIZE', 4, 0), f('ADDR', 51, 5), f('WA', 62, 62)]; // queues the SMMU writes
+const CMDQ_BASE_F = [f('LOG2SIZE', 4, 0), a('ADDR', 51, 5), f('RA', 62, 62)];
+const WQ_BASE_F = [f('LOG2SIZE', 4, 0), a('ADDR', 51, 5), f('WA', 62, 62)]; // queues the SMMU writes
 const QPTR = [f('WR', 19, 0)];
-const IRQ_CFG0 = [f('ADDR', 51, 2)];
+const IRQ_CFG0 = [a('ADDR', 51, 2)];
 const IRQ_CFG2 = [f('MemAttr', 3, 0), f('SH', 5, 4)];
 
 const RAW: readonly RawReg[] = [
@@ -211,7 +213,7 @@ const RAW: readonly RawReg[] = [
     offset: 0x80,
     size: 8,
     spec: 'IHI0070 §6.3.23',
-    fields: [f('ADDR', 51, 6), f('RA', 62, 62)],
+    fields: [a('ADDR', 51, 6), f('RA', 62, 62)],
   },
   {
     name: 'STRTAB_BASE_CFG',
