@@ -128,9 +128,9 @@ export class ConfigCache {
   cdKey = new Int32Array(0);
   /** Per CD memo set, one bit: the way filled last. */
   cdFill = new Int32Array(0);
-  /** Largest memo sizes (entries); the memo starts at 64 STEs and 512 CDs. */
+  /** Largest memo sizes (entries; about 200 bytes each: 25 MiB of CDs at most); the memo starts at 64 STEs and 512 CDs. */
   steMemoMax = 1 << 14;
-  cdMemoMax = 1 << 16;
+  cdMemoMax = 1 << 17;
   /** Probes left until the next review (loadConfig counts down), probes per review, evictions since. */
   memoCountdown = 0;
   memoWindow = 0;
