@@ -18,7 +18,7 @@ import type { PhysMem } from '../mem/phys-mem.ts';
 import { fieldOf, getField, getRaw, type Layout } from '../layout/layout.ts';
 import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
 import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
-import { EVT } from '../smmuv3/events.ts';
+import { EVT, EVT_CLASS } from '../smmuv3/events.ts';
 import { Features } from '../smmuv3/features.ts';
 import { getRegField, PA_BITS, reg } from '../smmuv3/regs.ts';
 
@@ -38,10 +38,10 @@ export const PR = 1,
   UX = 32;
 export const ALL_PERMS = 0x3f;
 
-/** Event CLASS (IHI0070 §7.3): what the failing access was doing. */
-export const REF_CLASS_CD = 0;
-export const REF_CLASS_TT = 1;
-export const REF_CLASS_IN = 2;
+/** Event CLASS (IHI0070 §7.3): what the failing access was doing (the event record layout's EVT_CLASS). */
+const REF_CLASS_CD = EVT_CLASS.CD;
+const REF_CLASS_TT = EVT_CLASS.TT;
+const REF_CLASS_IN = EVT_CLASS.IN;
 
 /** A hardware update of a descriptor (AF set, dirty state), as a 64-bit before/after. */
 export interface RefUpdate {

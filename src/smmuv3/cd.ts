@@ -32,11 +32,12 @@ const { regBits, regOffset } = Mregs;
 const R_CR2 = regOffset('CR2') >> 2;
 const CR2_E2H = regBits('CR2', 'E2H');
 import * as Mevents from './events.ts';
-const { EVT } = Mevents;
+const { EVT, EVT_CLASS } = Mevents;
+const CLASS_CD = EVT_CLASS.CD;
 import * as Mste from './ste.ts';
 const { tg0Shift } = Mste;
 import * as Mwalk from './walk.ts';
-const { CLASS_CD, s1StartLevel, walkS2 } = Mwalk;
+const { s1StartLevel, walkS2 } = Mwalk;
 import type { SteCtx } from './ste.ts';
 import type { WalkCtx } from './walk.ts';
 

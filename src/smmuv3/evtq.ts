@@ -6,10 +6,11 @@
 // Cold path: runs only when a transaction faults, so the record is built through the layout
 // tables (BigInt), the single source of every field position.
 import { encode, qwordsToWords, wordField, type Layout } from '../layout/layout.ts';
-import { EVT_BY_ID, PRIQ_ENTRY } from './events.ts';
+import { EVT_BY_ID, EVT_CLASS, PRIQ_ENTRY } from './events.ts';
 import { STE } from './layouts.ts';
 import { fetchSte } from './ste.ts';
-import { ACC_U, ACC_W, ACC_X, CLASS_TT } from './walk.ts';
+import { ACC_U, ACC_W, ACC_X } from './walk.ts';
+const CLASS_TT = EVT_CLASS.TT;
 import type { SMMUv3 } from './smmuv3.ts';
 import { qEmpty, qFull, qIndex, qNext } from './queue.ts';
 import { regAddrMasks, regBits, regOffset, regWordField } from './regs.ts';

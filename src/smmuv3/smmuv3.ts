@@ -33,7 +33,8 @@ const { atsAllowed, translateAts, translateTranslated } = Mats;
 import * as Mconfig from './config.ts';
 const { loadConfig } = Mconfig;
 import * as Mevents from './events.ts';
-const { EVT } = Mevents;
+const { EVT, EVT_CLASS } = Mevents;
+const CLASS_IN = EVT_CLASS.IN;
 import * as Mevtq from './evtq.ts';
 const { pushEventRecord } = Mevtq;
 import * as Mfault from './fault.ts';
@@ -52,7 +53,7 @@ const { streamTableGeometry } = Mste;
 import * as Mtlb from './tlb.ts';
 const { TLB_EL2, TLB_S1, TLB_S2, Tlb } = Mtlb;
 import * as Mwalk from './walk.ts';
-const { ACC_U, ACC_W, ACC_X, CLASS_IN, P_R, P_W, REQUIRED, U_R, U_W, walkS1, walkS2 } = Mwalk;
+const { ACC_U, ACC_W, ACC_X, P_R, P_W, REQUIRED, U_R, U_W, walkS1, walkS2 } = Mwalk;
 
 // Slot field offsets, re-bound locally (imported object properties are slow on the hot path).
 const {

@@ -31,7 +31,7 @@ const {
   S2F_HD,
 } = Mconfig_cache;
 import * as Mevents from './events.ts';
-const { EVT } = Mevents;
+const { EVT, EVT_CLASS } = Mevents;
 import * as Mvmsa from '../pt/vmsav8-64.ts';
 const { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE, descAddr, descBit, descField } = Mvmsa;
 import type { PhysMem } from '../mem/phys-mem.ts';
@@ -181,10 +181,9 @@ const F_ACCESS = EVT.F_ACCESS;
 const F_PERMISSION = EVT.F_PERMISSION;
 const F_WALK_EABT = EVT.F_WALK_EABT;
 
-/** Event CLASS (IHI0070 §7.3.12): what the failing access was translating. */
-export const CLASS_CD = 0;
-export const CLASS_TT = 1;
-export const CLASS_IN = 2;
+/** Event CLASS (IHI0070 §7.3.12): what the failing access was translating (events.ts, EVT_CLASS). */
+const CLASS_TT = EVT_CLASS.TT;
+const CLASS_IN = EVT_CLASS.IN;
 
 /** Permission mask bits: privileged / unprivileged x read / write / execute. */
 export const P_R = 1,

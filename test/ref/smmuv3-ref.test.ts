@@ -5,15 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { encode } from '../../src/layout/layout.ts';
 import { linuxCd, PageTable } from '../../src/driver/smmuv3-driver.ts';
 import { CD } from '../../src/smmuv3/layouts.ts';
-import { EVT } from '../../src/smmuv3/events.ts';
+import { EVT, EVT_CLASS } from '../../src/smmuv3/events.ts';
 import {
   ALL_PERMS,
   PR,
   PW,
   PX,
-  REF_CLASS_CD,
-  REF_CLASS_IN,
-  REF_CLASS_TT,
   REF_U,
   REF_W,
   REF_X,
@@ -87,7 +84,7 @@ describe('reference model: global bypass and stream table', () => {
     expect(e.tr(0, 0x1000n).kind).toBe('abort');
     e.m.smmu.write32(0x44, 0x8000_0000);
     expect(ok(e.tr(0, 0x1234_5678n))).toMatchObject({ pa: 0x1234_5678n, perm: ALL_PERMS });
-    expect(fault(e.tr(0, 1n << 48n))).toMatchObject({ event: EVT.F_ADDR_SIZE, s2: 0, cls: REF_CLASS_IN });
+    expect(fault(e.tr(0, 1n << 48n))).toMatchObject({ event: EVT.F_ADDR_SIZE, s2: 0, cls: EVT_CLASS.IN });
   });
 
   it('StreamIDs beyond LOG2SIZE, invalid L1STD, invalid STE, abort and bypass STEs', () => {
@@ -114,7 +111,7 @@ describe('reference model: stage 1', () => {
     expect(fault(e.tr(1, va, REF_X))).toMatchObject({
       event: EVT.F_PERMISSION,
       s2: 0,
-      cls: REF_CLASS_IN,
+      cls: EVT_CLASS.IN,
       record: true,
       razwi: false,
     });
@@ -196,7 +193,7 @@ describe('reference model: stage 1', () => {
     expect(fault(e.tr(1, w.va))).toMatchObject({
       event: EVT.F_WALK_EABT,
       s2: 0,
-      cls: REF_CLASS_TT,
+      cls: EVT_CLASS.TT,
       addr: 0x1000_0008n,
       ttWrite: false,
     });
@@ -212,7 +209,7 @@ describe('reference model: stage 1', () => {
     e.w(w.t1 + 8, 0x80_0000_0000n | BLOCK | AF); // 2^39: fits 40 bits
     expect(ok(e.tr(1, w.va)).pa).toBe(0x80_0000_0000n + 0x20_1123n);
     e.w(w.t1 + 8, 0x100_0000_0000n | BLOCK | AF); // 2^40: beyond IPS
-    expect(fault(e.tr(1, w.va))).toMatchObject({ event: EVT.F_ADDR_SIZE, s2: 0, cls: REF_CLASS_IN });
+    expect(fault(e.tr(1, w.va))).toMatchObject({ event: EVT.F_ADDR_SIZE, s2: 0, cls: EVT_CLASS.IN });
   });
 
   it('TTB1 with TBI: VA[55] selects the half, the top byte is ignored only with TBI1', () => {
@@ -375,11 +372,11 @@ describe('reference model: stage 2 and nesting', () => {
     expect(fault(e.tr(1, ipa, REF_W))).toMatchObject({
       event: EVT.F_PERMISSION,
       s2: 1,
-      cls: REF_CLASS_IN,
+      cls: EVT_CLASS.IN,
       addr: ipa,
     });
     expect(fault(e.tr(1, 1n << 40n))).toMatchObject({ event: EVT.F_TRANSLATION, s2: 1, addr: 1n << 40n });
-    expect(fault(e.tr(1, 1n << 48n))).toMatchObject({ event: EVT.F_ADDR_SIZE, s2: 0, cls: REF_CLASS_IN }); // beyond the SMMU IAS
+    expect(fault(e.tr(1, 1n << 48n))).toMatchObject({ event: EVT.F_ADDR_SIZE, s2: 0, cls: EVT_CLASS.IN }); // beyond the SMMU IAS
   });
 
   it('S2 dirty state (DBM + S2HA/S2HD) and access flag', () => {
@@ -432,7 +429,7 @@ describe('reference model: stage 2 and nesting', () => {
     expect(fault(e.tr(1, 0x5123n))).toMatchObject({
       event: EVT.F_PERMISSION,
       s2: 1,
-      cls: REF_CLASS_TT,
+      cls: EVT_CLASS.TT,
       addr: 0x4028n,
       ttWrite: true,
     });
@@ -441,7 +438,7 @@ describe('reference model: stage 2 and nesting', () => {
     expect(fault(e.tr(1, 0x5123n))).toMatchObject({
       event: EVT.F_TRANSLATION,
       s2: 1,
-      cls: REF_CLASS_TT,
+      cls: EVT_CLASS.TT,
       addr: 0x2000n,
       ttWrite: false,
     });
@@ -450,7 +447,7 @@ describe('reference model: stage 2 and nesting', () => {
     expect(fault(e.tr(1, 0x5123n))).toMatchObject({
       event: EVT.F_TRANSLATION,
       s2: 1,
-      cls: REF_CLASS_CD,
+      cls: EVT_CLASS.CD,
       addr: 0x8000n,
     });
     // Output IPA beyond the stage-2 mapping: CLASS IN.
@@ -461,7 +458,7 @@ describe('reference model: stage 2 and nesting', () => {
     expect(fault(e.tr(1, 0x5123n))).toMatchObject({
       event: EVT.F_TRANSLATION,
       s2: 1,
-      cls: REF_CLASS_IN,
+      cls: EVT_CLASS.IN,
       addr: 0x30_0123n,
     });
   });

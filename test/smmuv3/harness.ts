@@ -19,8 +19,8 @@ export { ACC_U, ACC_W, ACC_X, ST_ABORT, ST_OK, ST_RAZWI, ST_STALL } from '../../
 export { P_R, P_W, P_X, U_R, U_W, U_X } from '../../src/smmuv3/walk.ts';
 
 export const RAM = 0x4000_0000;
-/** Class of a translation fault record (IHI0070 §7.3). */
-export const CLASS = { CD: 0, TT: 1, IN: 2 } as const;
+/** Class of a translation fault record (IHI0070 §7.3): the event layout's EVT_CLASS. */
+export { EVT_CLASS as CLASS } from '../../src/smmuv3/events.ts';
 
 export interface Rig {
   mem: PhysMem;

@@ -4,19 +4,11 @@
 import { encode, getField, type FieldValues } from '../../src/layout/layout.ts';
 import { PhysMem } from '../../src/mem/phys-mem.ts';
 import { PageAllocator, PageTable, Smmuv3Driver } from '../../src/driver/smmuv3-driver.ts';
-import { EVT_BY_ID } from '../../src/smmuv3/events.ts';
+import { EVT_BY_ID, EVT_CLASS } from '../../src/smmuv3/events.ts';
 import { CD, L1CD, STE } from '../../src/smmuv3/layouts.ts';
 import { SMMUv3, ST_ABORT, ST_OK, ST_RAZWI, ST_STALL, type ModelOptions } from '../../src/smmuv3/smmuv3.ts';
 import { buildSmmuMachine } from '../../src/machine/machine.ts';
-import {
-  refTranslate,
-  REF_CLASS_IN,
-  REF_CLASS_TT,
-  REF_U,
-  REF_W,
-  REF_X,
-  type RefResult,
-} from '../../src/ref/smmuv3-ref.ts';
+import { refTranslate, REF_U, REF_W, REF_X, type RefResult } from '../../src/ref/smmuv3-ref.ts';
 
 // ------------------------------------------------------------------------------------ PRNG
 
@@ -745,14 +737,14 @@ function compareRecord(
     check('CLASS', BigInt(ref.cls));
     check('InputAddr', iova);
     check('RnW', (ref.acc & REF_W) !== 0 ? 0n : 1n);
-    if (ref.cls === REF_CLASS_IN) {
+    if (ref.cls === EVT_CLASS.IN) {
       check('PnU', (ref.acc & REF_U) !== 0 ? 0n : 1n);
       check('InD', (ref.acc & REF_X) !== 0 && (ref.acc & REF_W) === 0 ? 1n : 0n);
     }
   }
   if (transl && ref.s2 === 1) check('IPA', ref.addr & 0x000f_ffff_ffff_f000n);
   if (has('FetchAddr')) check('FetchAddr', ref.addr & 0x000f_ffff_ffff_fff8n);
-  if (ref.cls === REF_CLASS_TT && (ref.event === 0x0b || ref.event === 0x13))
+  if (ref.cls === EVT_CLASS.TT && (ref.event === 0x0b || ref.event === 0x13))
     check('TTRnW', ref.ttWrite ? 0n : 1n);
   return errs;
 }
