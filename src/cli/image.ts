@@ -1,7 +1,7 @@
 // iommu-emu image save | info | dump: write the demo machine as an image; show an image's
 // configuration at a glance; decode the structures one StreamID (and SubstreamID) uses, in place.
 import { getField } from '../layout/layout.ts';
-import { ImageError, loadSmmuImage, saveSmmuImage } from '../image/image.ts';
+import { ImageError, loadSmmuImage, prepareImageDir, saveSmmuImage } from '../image/image.ts';
 import type { PhysMem } from '../mem/phys-mem.ts';
 import { refTranslate } from '../ref/smmuv3-ref.ts';
 import { EVT_BY_ID } from '../smmuv3/events.ts';
@@ -316,6 +316,13 @@ examples:
     };
     if (verb === 'save') {
       only([]);
+      // The target is checked (and created) before the machine is built.
+      try {
+        prepareImageDir(dir);
+      } catch (e) {
+        if (e instanceof ImageError) throw new CliError(e.message);
+        throw e;
+      }
       return import('../machine/demo.ts').then(({ buildDemoMachine }) => {
         const m = buildDemoMachine({}, 48 << 20);
         try {

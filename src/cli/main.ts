@@ -106,7 +106,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return await c.run(rest, io);
   } catch (e) {
     if (e instanceof CliError) {
-      io.err(`iommu-emu: ${e.message}\n`);
+      // One line, whatever the message holds (a library's message may quote input with newlines).
+      io.err(`iommu-emu: ${e.message.replace(/[\r\n\u2028\u2029]+/g, ' ')}\n`);
       return 2;
     }
     const msg = e instanceof Error ? e.message : String(e);

@@ -43,6 +43,12 @@ function hexField(v: unknown, what: string): bigint {
   return BigInt(v);
 }
 
+/** A library's error message as part of one line: whitespace runs collapsed, at most 80 characters. */
+function oneLine(m: string): string {
+  const t = m.replace(/\s+/g, ' ').trim();
+  return t.length > 80 ? `${t.slice(0, 80)}…` : t;
+}
+
 /** What is at `path`: a file, a directory, something else, or nothing. */
 function kindOf(path: string): 'file' | 'dir' | 'other' | 'none' {
   try {
@@ -84,7 +90,7 @@ export function loadSmmuImage(
   try {
     json = JSON.parse(text) as ImageJson;
   } catch (e) {
-    throw new ImageError(`image ${dir}: image.json is not valid JSON (${(e as Error).message.slice(0, 80)})`);
+    throw new ImageError(`image ${dir}: image.json is not valid JSON (${oneLine((e as Error).message)})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new ImageError(
@@ -131,7 +137,7 @@ export function loadSmmuImage(
         data = c.file.endsWith('.gz') ? new Uint8Array(gunzipSync(raw)) : new Uint8Array(raw);
       } catch (e) {
         throw new ImageError(
-          `${what}: ${shown(c.file)} is not valid gzip (${(e as Error).message.slice(0, 60)})`,
+          `${what}: ${shown(c.file)} is not valid gzip (${oneLine((e as Error).message)})`,
         );
       }
       files.set(c.file, data);
@@ -159,8 +165,11 @@ export function loadSmmuImage(
   return { mem, smmu, json };
 }
 
-/** Writes memory regions and registers as an image directory (one gzip file holding all regions). */
-export function saveSmmuImage(dir: string, mem: PhysMem, smmu: SMMUv3): void {
+/**
+ * Makes `dir` ready to hold an image: creates it if missing; an ImageError when it, or the files an
+ * image has, exist as something else (a file where the directory goes, a directory where a file goes).
+ */
+export function prepareImageDir(dir: string): void {
   const k = kindOf(dir);
   if (k === 'file' || k === 'other') throw new ImageError(`image save ${dir}: exists and is not a directory`);
   if (k === 'none') {
@@ -176,6 +185,11 @@ export function saveSmmuImage(dir: string, mem: PhysMem, smmu: SMMUv3): void {
   for (const f of ['image.json', 'memory.bin.gz'])
     if (kindOf(join(dir, f)) === 'dir' || kindOf(join(dir, f)) === 'other')
       throw new ImageError(`image save ${dir}: ${f} exists and is not a file`);
+}
+
+/** Writes memory regions and registers as an image directory (one gzip file holding all regions). */
+export function saveSmmuImage(dir: string, mem: PhysMem, smmu: SMMUv3): void {
+  prepareImageDir(dir);
   const chunks: ImageChunk[] = [];
   const parts: Uint8Array[] = [];
   let off = 0;

@@ -179,6 +179,14 @@ describe('images: not an object, directory/file mix-ups', () => {
     }
   });
 
+  it('invalid JSON whose parser message quotes the text with its newlines: still one line', async () => {
+    // Found by the mix-up property: JSON.parse's message quoted "not what you expect\n" verbatim.
+    const d = imageWith('multi-line', 'not what\nyou expect\n');
+    const r = await runMain(['image', 'info', d]);
+    expect(r).toSatisfy(isOneLineError);
+    expect(r.err).toMatch(/^iommu-emu: image .*: image\.json is not valid JSON \(.*not what yo.*\)\n$/);
+  });
+
   it('a chunk whose file is a directory', async () => {
     const j = realJson();
     (j.memory as { file: string }[])[0]!.file = 'sub';
@@ -430,6 +438,52 @@ describe('properties: no input gives a stack trace', () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('random directory/file mix-ups: image dir, image.json, chunk file, batch file, save target', async () => {
+    type Kind = 'file' | 'dir' | 'missing' | 'under-file' | 'real';
+    const kind = fc.constantFrom<Kind>('file', 'dir', 'missing', 'under-file', 'real');
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(kind, kind, kind, kind, kind, async (dirK, jsonK, memK, batchK, saveK) => {
+        const base = T(`mix-${n++}`);
+        mkdirSync(base);
+        const make = (p: string, k: Kind, real: () => void): string => {
+          if (k === 'file') writeFileSync(p, 'not what you expect\n');
+          else if (k === 'dir') mkdirSync(p);
+          else if (k === 'under-file') {
+            writeFileSync(p, 'x');
+            return join(p, 'below');
+          } else if (k === 'real') real();
+          return p;
+        };
+        const dir = make(join(base, 'img'), dirK === 'real' ? 'dir' : dirK, () => {});
+        if (dirK === 'real' || dirK === 'dir') {
+          make(join(dir, 'image.json'), jsonK, () =>
+            copyFileSync(join(IMAGE, 'image.json'), join(dir, 'image.json')),
+          );
+          make(join(dir, 'memory.bin.gz'), memK, () =>
+            copyFileSync(join(IMAGE, 'memory.bin.gz'), join(dir, 'memory.bin.gz')),
+          );
+        }
+        const b = make(join(base, 'b.jsonl'), batchK, () =>
+          writeFileSync(join(base, 'b.jsonl'), '{"sid": 8, "iova": "0xffe46010"}\n'),
+        );
+        const save = make(join(base, 'save'), saveK, () => {});
+        for (const argv of [
+          ['image', 'info', dir],
+          ['translate', '--image', dir, '--sid', '8', '--iova', '0xffe46010'],
+          ['translate', '--image', dir, '--batch', b],
+          // (a successful save is tested elsewhere; here only the mix-ups, which fail before building)
+          ...(saveK === 'file' || saveK === 'under-file' ? [['image', 'save', save]] : []),
+        ]) {
+          const r = await runMain(argv);
+          expect([0, 1, 2]).toContain(r.code);
+          if (r.code === 2) expect(r).toSatisfy(isOneLineError);
+        }
+      }),
+      { numRuns: 40 },
     );
   });
 
