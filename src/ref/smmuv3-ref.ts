@@ -287,10 +287,13 @@ class Translation {
     // SMMU_CR0.SMMUEN = 0: global bypass or abort per SMMU_GBPA (§6.3.9, §6.3.14).
     if (getRegField('CR0', 'SMMUEN', this.reg32('CR0')) === 0) {
       if (getRegField('GBPA', 'ABORT', this.reg32('GBPA')) === 1) return { kind: 'abort' };
+      // No translation, so no translation-related event: an input beyond the OAS aborts (§3.4).
+      if (this.iova >= pow2(this.feat.oasBits)) return { kind: 'abort' };
       return this.bypass();
     }
-    // A SubstreamID wider than SMMU_IDR1.SSIDSIZE cannot name a CD (model choice: checked first).
-    if (this.ssid >= 0 && this.ssid >= 2 ** this.feat.ssidBits) throw new Fault(EVT.C_BAD_SUBSTREAMID);
+    // A SubstreamID wider than SMMU_IDR1.SSIDSIZE needs no check of its own: S1CDMax is at most
+    // SSIDSIZE, so it is C_BAD_SUBSTREAMID once the STE is read, after C_BAD_STREAMID, F_STE_FETCH
+    // and C_BAD_STE, and not at all for an abort STE (§7.3.22, §7.3.7).
     const ste = this.fetchSte();
     return this.useSte(ste);
   }

@@ -34,7 +34,8 @@ export function writeEvent(
   const candidates: Record<string, bigint | number> = {
     EventID: id,
     SSV: ssid >= 0 ? 1 : 0,
-    SubstreamID: ssid >= 0 ? ssid : 0,
+    // SubstreamIDs are 20 bits on the wire (PCIe PASID); a wider argument keeps its low 20 bits.
+    SubstreamID: ssid >= 0 ? ssid & 0xfffff : 0,
     StreamID: sid >>> 0,
     STAG: stall ? stag : 0,
     Stall: stall ? 1 : 0,

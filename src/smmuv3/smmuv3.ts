@@ -244,8 +244,13 @@ export class SMMUv3 {
   }
 
   /**
-   * Translates one transaction. `ssid` = -1 for none; `acc` = ACC_W | ACC_X | ACC_U flags (default:
-   * privileged data read). Returns the status; details in `res`.
+   * Translates one transaction. Returns the status; details in `res`.
+   *
+   * Argument domain: `sid` a uint32 StreamID (other Numbers are taken modulo 2^32); `ssid` -1 for a
+   * transaction without a SubstreamID, else a non-negative integer (any size: beyond SSIDSIZE or
+   * the stream's S1CDMax it is C_BAD_SUBSTREAMID, and an event record keeps its low 20 bits);
+   * `iovaHi` / `iovaLo` the 64-bit input address as uint32 halves; `acc` ACC_W | ACC_X | ACC_U flags
+   * (0: privileged data read). Within this domain the result is always an architected outcome.
    */
   translate(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
     // Small enough to be inlined into callers' loops; each mode has its own function (and its own
@@ -254,21 +259,23 @@ export class SMMUv3 {
     res.event = 0;
     res.recorded = false;
     sid >>>= 0;
-    if ((this.r[R_CR0]! & CR0_SMMUEN) === 0 || ssid >= this.ssidLimit)
-      return this.translateOff(sid, ssid, iovaHi, iovaLo, acc);
+    if ((this.r[R_CR0]! & CR0_SMMUEN) === 0) return this.translateOff(sid, ssid, iovaHi, iovaLo, acc);
+    // A SubstreamID wider than SSIDSIZE is C_BAD_SUBSTREAMID, but only once the STE has been read:
+    // C_BAD_STREAMID, F_STE_FETCH and C_BAD_STE come first, and an abort STE aborts silently
+    // (§7.3.22, §7.3.7). Such a transaction takes the walk path (nothing of it is cached).
+    if (ssid >= this.ssidLimit) return this.translateWalk(sid, ssid, iovaHi, iovaLo, acc);
     return this.caching
       ? this.translateCached(sid, ssid, iovaHi, iovaLo, acc)
       : this.translateWalk(sid, ssid, iovaHi, iovaLo, acc);
   }
 
-  /** SMMU disabled (SMMU_CR0.SMMUEN = 0: GBPA decides), or a SubstreamID wider than SSIDSIZE. */
+  /** SMMU disabled (SMMU_CR0.SMMUEN = 0): GBPA decides (abort without an event, or bypass). */
   private translateOff(sid: number, ssid: number, iovaHi: number, iovaLo: number, acc: number): number {
-    if ((this.r[R_CR0]! & CR0_SMMUEN) === 0) {
-      // SMMU disabled: GBPA decides (abort without an event, or bypass).
-      if ((this.r[R_GBPA]! & GBPA_ABORT) !== 0) return (this.res.status = ST_ABORT);
-      return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
-    }
-    return fault(this, EVT.C_BAD_SUBSTREAMID, sid, ssid, iovaHi, iovaLo, acc, 0);
+    // Translation is disabled, so no translation-related event is recorded: an input address
+    // beyond the OAS is terminated with an abort, without F_ADDR_SIZE (§3.4, §7.2.1).
+    if ((this.r[R_GBPA]! & GBPA_ABORT) !== 0 || iovaHi >>> 0 >= this.oasHiLimit)
+      return (this.res.status = ST_ABORT);
+    return this.bypass(sid, ssid, iovaHi, iovaLo, acc);
   }
 
   /** Walk on every access: the configuration from memory, then the page walk. */

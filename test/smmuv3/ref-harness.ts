@@ -729,7 +729,7 @@ function compareRecord(
   check('StreamID', BigInt(sid >>> 0));
   if (has('SSV') && ref.event !== 0x08) {
     check('SSV', ssid >= 0 ? 1n : 0n);
-    if (ssid >= 0) check('SubstreamID', BigInt(ssid));
+    if (ssid >= 0) check('SubstreamID', BigInt(ssid) & 0xfffffn); // a wider argument: its low 20 bits
   }
   const transl = ref.event >= 0x10 && ref.event <= 0x13;
   if (transl || ref.event === 0x0b) {
