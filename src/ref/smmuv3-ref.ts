@@ -360,11 +360,13 @@ class Translation {
 
     // STE.PRIVCFG / INSTCFG override the incoming attributes (§5.2, §13; INSTCFG applies to reads
     // only: a write is always a data access). Reserved encodings (0b01) leave them as they come.
-    const privcfg = ste('PRIVCFG');
+    // Both fields are RES0 (the incoming attributes apply) without SMMU_IDR1.ATTR_PERMS_OVR (§5.2, §6.3.2).
+    const ovr = this.feat.attrPermsOvr;
+    const privcfg = ovr ? ste('PRIVCFG') : 0;
     if (privcfg === 0b10) this.acc |= REF_U;
     else if (privcfg === 0b11) this.acc &= ~REF_U;
     if ((this.acc & REF_W) === 0) {
-      const instcfg = ste('INSTCFG');
+      const instcfg = ovr ? ste('INSTCFG') : 0;
       if (instcfg === 0b10) this.acc &= ~REF_X;
       else if (instcfg === 0b11) this.acc |= REF_X;
     }

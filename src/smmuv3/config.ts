@@ -41,6 +41,46 @@ function same6(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
 }
 
 /**
+ * The STE half of loadConfig: reads the STE of `sid` and finds it decoded in m.cfgSlot (an STE memo
+ * slot). Returns 0 or an event id (C_BAD_STREAMID, F_STE_FETCH, C_BAD_STE). For requests that need
+ * the STE alone (ATS Translated transactions, §3.9.1.3: no CD is fetched).
+ */
+export function loadSte(m: SMMUv3, sid: number): number {
+  m.kindOverride = -1;
+  m.cfgSlot = -1;
+  const cc = m.cc;
+  // Every so many probes, let the memo grow with the working set (before any slot is in use: a
+  // resize replaces cc.ci).
+  if (--cc.memoCountdown <= 0) cc.reviewMemo(m.caching);
+  const st = fetchSte(m, sid);
+  if (st !== 0) return st;
+  const sw = cc.steWords;
+  const sidI = sid | 0;
+  // Memo entries are chosen by Fibonacci hashing of the StreamID (and SubstreamID for CDs): any
+  // index would be correct, since a hit needs equal words; integers are cheaper to hash than addresses.
+  const e = Math.imul(sid, 0x9e3779b1) >>> cc.steMemoShift;
+  const sSlot = cc.steMemoBase + e;
+  const w8 = e * 8;
+  const gen = cc.steGen[e]!;
+  const w = m.steW;
+  const a = m.steAt;
+  if (gen === 0 || !same8(w, a, sw, w8)) {
+    // Another stream's STE evicted: counts toward growing the memo (a rewritten STE does not).
+    if (gen !== 0 && cc.steKey[e] !== sidI) cc.steEvicts++;
+    cc.steGen[e] = 0;
+    const ste = m.ste;
+    for (let i = 0; i < 8; i++) ste[i] = w[a + i]!;
+    const bad = decodeSte(m, sSlot);
+    if (bad !== 0) return bad;
+    for (let i = 0; i < 8; i++) sw[w8 + i] = ste[i]!;
+    cc.steKey[e] = sidI;
+    cc.steGen[e] = ++m.genCounter;
+  }
+  m.cfgSlot = sSlot;
+  return 0;
+}
+
+/**
  * Reads the configuration for (sid, ssid) from memory (STE, then L1CD and CD) and finds it decoded
  * in m.cfgSlot. Returns 0 or an event id (the fault fields say more; m.cfgSlot is then the
  * slot whose STE flags apply, or -1). m.kindOverride >= 0 replaces the slot's KIND (S1DSS).
@@ -50,37 +90,12 @@ function same6(w: Int32Array, a: number, m: Int32Array, b: number): boolean {
  * and reused when the bytes read now are identical. Memory is still read on every transaction.
  */
 export function loadConfig(m: SMMUv3, sid: number, ssid: number): number {
-  m.kindOverride = -1;
-  m.cfgSlot = -1;
-  const cc = m.cc;
-  // Every so many probes, let the memo grow with the working set (before any slot is in use: a
-  // resize replaces cc.ci).
-  if (--cc.memoCountdown <= 0) cc.reviewMemo(m.caching);
-  let st = fetchSte(m, sid);
+  let st = loadSte(m, sid);
   if (st !== 0) return st;
-  const sw = cc.steWords;
+  const cc = m.cc;
+  const sSlot = m.cfgSlot;
   const sidI = sid | 0;
-  // Memo entries are chosen by Fibonacci hashing of the StreamID (and SubstreamID for CDs): any
-  // index would be correct, since a hit needs equal words; integers are cheaper to hash than addresses.
-  const e = Math.imul(sid, 0x9e3779b1) >>> cc.steMemoShift;
-  const sSlot = cc.steMemoBase + e;
-  const w8 = e * 8;
-  let gen = cc.steGen[e]!;
-  let w = m.steW;
-  let a = m.steAt;
-  if (gen === 0 || !same8(w, a, sw, w8)) {
-    // Another stream's STE evicted: counts toward growing the memo (a rewritten STE does not).
-    if (gen !== 0 && cc.steKey[e] !== sidI) cc.steEvicts++;
-    cc.steGen[e] = 0;
-    const ste = m.ste;
-    for (let i = 0; i < 8; i++) ste[i] = w[a + i]!;
-    st = decodeSte(m, sSlot);
-    if (st !== 0) return st;
-    for (let i = 0; i < 8; i++) sw[w8 + i] = ste[i]!;
-    cc.steKey[e] = sidI;
-    gen = cc.steGen[e] = ++m.genCounter;
-  }
-  m.cfgSlot = sSlot;
+  const gen = cc.steGen[sSlot - cc.steMemoBase]!;
   const kind = cc.ci[sSlot * K_STRIDE + K_KIND]!;
   if (kind === KIND_S1 || kind === KIND_NESTED) {
     st = fetchCd(m, sSlot, ssid);
@@ -90,8 +105,8 @@ export function loadConfig(m: SMMUv3, sid: number, ssid: number): number {
     const csg = cc.cdSteGen;
     let c = (Math.imul(ssid ^ (sid << 12), 0x9e3779b1) >>> cc.cdMemoShift) << 1;
     let w6 = c * 6;
-    w = m.cdW;
-    a = m.cdAt;
+    const w = m.cdW;
+    const a = m.cdAt;
     if (csg[c] !== gen || !same6(w, a, cw, w6)) {
       c++;
       w6 += 6;

@@ -15,6 +15,7 @@ import type { SMMUv3 } from './smmuv3.ts';
 
 const R_CR2 = regOffset('CR2') >> 2;
 const CR2_RECINVSID = regBits('CR2', 'RECINVSID');
+const CR2_REC_CFG_ATS = regBits('CR2', 'REC_CFG_ATS');
 
 /**
  * A transaction faulted with event `id`. Builds the record, decides whether it is recorded
@@ -53,10 +54,14 @@ export function fault(
       abort = (f1 & S1F_A) !== 0;
     }
   }
-  if (m.atsMode && isTransl) {
-    // An ATS request that faults is answered with a failed completion, not an event (§3.9.1).
-    record = false;
+  if (m.atsMode) {
+    // An ATS Translation Request (§3.9.1.2) never stalls. A translation-class fault is answered
+    // with R = W = 0 and no event; F_BAD_ATS_TREQ is always recorded; every other event (a
+    // configuration error, external abort on a structure or table fetch) is answered with CA and
+    // recorded only with SMMU_CR2.REC_CFG_ATS (C_BAD_STREAMID also needing RECINVSID, as above).
     stall = false;
+    if (isTransl) record = false;
+    else if (id !== EVT.F_BAD_ATS_TREQ) record = record && recCfgAts(m);
   }
   const stag = stall ? (m.nextStag = (m.nextStag + 1) & 0xffff) : 0;
   writeEvent(m, id, sid, ssid, hi, lo, acc, stall, stag);
@@ -74,6 +79,11 @@ export function fault(
   }
   if (record) res.recorded = m.pushEvent();
   return (res.status = abort ? ST_ABORT : ST_RAZWI);
+}
+
+/** SMMU_CR2.REC_CFG_ATS, where IDR0.ATSRECERR makes it exist (§6.3.12). */
+export function recCfgAts(m: SMMUv3): boolean {
+  return m.feat.atsRecErr && (m.r[R_CR2]! & CR2_REC_CFG_ATS) !== 0;
 }
 
 /** Outcome of a stalled transaction: 'pending', 'retry' (re-issue it), 'abort' or 'razwi' (terminated). */

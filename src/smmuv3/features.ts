@@ -31,6 +31,16 @@ export interface SmmuOptions {
   termAbortOnly?: boolean;
   pri?: boolean;
   ats?: boolean;
+  /**
+   * IDR0.ATSRECERR: SMMU_CR2.REC_CFG_ATS exists, and records the configuration errors met by ATS
+   * Translation Requests and checked Translated transactions (§3.9.1.2, §3.9.1.3). Default true (with ATS).
+   */
+  atsRecErr?: boolean;
+  /**
+   * IDR1.ATTR_PERMS_OVR: STE.PRIVCFG / INSTCFG override the incoming attributes. Without it they
+   * are RES0 and the incoming attributes apply (§5.2, §6.3.2). Default true.
+   */
+  attrPermsOvr?: boolean;
   /** IDR0.HTTU: 0 none, 1 access flag, 2 access flag + dirty state. Default 2. */
   httu?: 0 | 1 | 2;
   /** IDR3.RIL: range invalidation. Default true. */
@@ -62,6 +72,7 @@ export function idrFromOptions(o: SmmuOptions = {}): number[] {
     HTTU: o.httu ?? 2,
     HYP: +(o.hyp ?? false),
     ATS: +(o.ats ?? true),
+    ATSRECERR: +((o.ats ?? true) && (o.atsRecErr ?? true)), // RES0 without ATS
     ASID16: +(o.asid16 ?? true),
     MSI: +(o.msi ?? true),
     SEV: +(o.sev ?? true),
@@ -79,6 +90,7 @@ export function idrFromOptions(o: SmmuOptions = {}): number[] {
     PRIQS: checkRange('priqBits', o.priqBits ?? 19, 0, 19),
     EVENTQS: checkRange('evtqBits', o.evtqBits ?? 19, 0, 19),
     CMDQS: checkRange('cmdqBits', o.cmdqBits ?? 19, 0, 19),
+    ATTR_PERMS_OVR: +(o.attrPermsOvr ?? true),
   });
   const idr3 = regValue('IDR3', { HAD: +(o.had ?? true), XNX: +(o.xnx ?? true), RIL: +(o.ril ?? true) });
   const oas = o.oasBits ?? 48;
@@ -104,6 +116,8 @@ export class Features {
   httu = 0;
   hyp = false;
   ats = false;
+  atsRecErr = false;
+  attrPermsOvr = false;
   asid16 = false;
   msi = false;
   sev = false;
@@ -135,6 +149,7 @@ export class Features {
     this.httu = g0('HTTU');
     this.hyp = g0('HYP') === 1;
     this.ats = g0('ATS') === 1;
+    this.atsRecErr = this.ats && g0('ATSRECERR') === 1;
     this.asid16 = g0('ASID16') === 1;
     this.msi = g0('MSI') === 1;
     this.sev = g0('SEV') === 1;
@@ -150,6 +165,7 @@ export class Features {
     this.priqBits = g1('PRIQS');
     this.evtqBits = g1('EVENTQS');
     this.cmdqBits = g1('CMDQS');
+    this.attrPermsOvr = g1('ATTR_PERMS_OVR') === 1;
     this.had = getRegField('IDR3', 'HAD', i3) === 1;
     this.xnx = getRegField('IDR3', 'XNX', i3) === 1;
     this.ril = getRegField('IDR3', 'RIL', i3) === 1;

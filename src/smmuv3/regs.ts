@@ -181,7 +181,7 @@ const RAW: readonly RawReg[] = [
     offset: 0x2c,
     size: 4,
     spec: 'IHI0070 §6.3.12',
-    fields: [f('E2H', 0, 0), f('RECINVSID', 1, 1), f('PTM', 2, 2)],
+    fields: [f('E2H', 0, 0), f('RECINVSID', 1, 1), f('PTM', 2, 2), f('REC_CFG_ATS', 3, 3)],
   },
   { name: 'STATUSR', offset: 0x40, size: 4, spec: 'IHI0070 §6.3.13', fields: [f('DORMANT', 0, 0)] },
   {

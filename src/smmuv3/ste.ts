@@ -239,8 +239,11 @@ export function decodeSte(m: SteCtx, slot: number): number {
   ci[o + K_S1DSS] = get(w, S1DSS);
   ci[o + K_STALLD] = get(w, S1STALLD);
   ci[o + K_STRW] = get(w, STRW);
-  ci[o + K_PRIVCFG] = get(w, PRIVCFG);
-  ci[o + K_INSTCFG] = get(w, INSTCFG);
+  // PRIVCFG / INSTCFG are RES0 without IDR1.ATTR_PERMS_OVR: the incoming attributes apply (§5.2).
+  const ovr = feat.attrPermsOvr;
+  ci[o + K_PRIVCFG] = ovr ? get(w, PRIVCFG) : 0;
+  ci[o + K_INSTCFG] = ovr ? get(w, INSTCFG) : 0;
+  ci[o + K_EATS] = 0; // effectively 0b00 for abort and bypass STEs (§5.2 Config)
   ci[o + K_S1F] = 0;
   ci[o + K_S2F] = 0;
   ci[o + K_VMID] = 0;

@@ -112,6 +112,7 @@ export function randomFeatures(rng: Rng): MachineOptions {
   if (rng.chance(0.1)) o.st2l = false;
   if (rng.chance(0.1)) o.asid16 = false;
   if (rng.chance(0.1)) o.vmid16 = false;
+  if (rng.chance(0.1)) o.attrPermsOvr = false; // STE.PRIVCFG / INSTCFG then RES0
   if (rng.chance(0.1)) o.ssidBits = rng.range(0, 6);
   if (rng.chance(0.15)) {
     o.hyp = true;
