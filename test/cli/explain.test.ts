@@ -127,11 +127,7 @@ describe('SubstreamIDs: the CLI domain is [0, 2^32 - 1]; the model answers C_BAD
     expect(r.code).toBe(1);
     expect((JSON.parse(r.out) as { event: { type: string } }).event.type).toBe('C_BAD_SUBSTREAMID');
   };
-  it.each(['0x1', '0xfffff'])('--ssid %s', check);
-  // KNOWN FAILING until the model records C_BAD_SUBSTREAMID for a SubstreamID >= 2^20 (today the
-  // event record's 20-bit SubstreamID field throws: "internal error", exit 3). The model fix
-  // (issue 6 §5, `queues`) turns these into it.each.
-  it.fails.each(['0x100000', '0xffffffff'])('--ssid %s (model fix pending)', check);
+  it.each(['0x1', '0xfffff', '0x100000', '0xffffffff'])('--ssid %s', check);
 });
 
 describe('image info / dump', () => {
@@ -199,8 +195,11 @@ describe('image info / dump', () => {
       'S1 level 3 page @0x441c3230\nvmsav8-s1-leaf: VMSAv8-64 stage-1 block/page descriptor',
     );
     const bad = await runMain(['image', 'dump', IMAGE, '--sid', '8', '--ssid', '1']);
-    expect(bad.out).toBe(
-      '(nothing read)\n\nreading stopped: C_BAD_SUBSTREAMID (iommu-emu translate --explain tells why)\n',
+    // The SubstreamID beyond SSIDSIZE is reported once the STE has been read (IHI0070 §7.3.22).
+    expect(bad.out).toContain('STE[0x8] @0x5b460200');
+    expect(bad.out).not.toContain('CD[');
+    expect(bad.out).toMatch(
+      /\nreading stopped: C_BAD_SUBSTREAMID \(iommu-emu translate --explain tells why\)\n$/,
     );
   });
 });
