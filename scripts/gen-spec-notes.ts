@@ -237,6 +237,9 @@ Tables: \`src/pt/vmsav8-64.ts\` (\`VMSA_TABLE\`, \`VMSA_S1_LEAF\`, \`VMSA_S2_LEA
   the field with the 64 KiB granule mixes OA[51:48] into its low bits: the walker (\`src/smmuv3/walk.ts\`)
   and the driver toolkit (\`src/driver/smmuv3-driver.ts\`, \`descAddr\` / \`addrHi\`) move them to [51:48].
   Linux io-pgtable-arm packs 52-bit addresses the same way.
+- The walker reads no bit by number: its masks and shifts are derived from these tables at load
+  (\`descBit\` / \`descField\` / \`descAddr\` in \`src/pt/vmsav8-64.ts\`), and \`test/pt/vmsav8-64.test.ts\`
+  checks each derived constant against the table; the reference model reads the fields by name.
 - In a block descriptor the output-address bits below the block size are RES0.
 - Not modelled: FEAT_LPA2 (with DS = 1, OA[51:50] in bits [9:8]), nT (bit 16, FEAT_BBM), GP (bit 50,
   FEAT_BTI), the software-use bits [58:55], PBHA [62:59], stage-2 FnXS (bit 11), permission indirection

@@ -147,6 +147,7 @@ const UXNTABLE_SHIFT = shiftOf(inHi(descBit(VMSA_TABLE, 'UXNTable'), 'UXNTable')
 const OA = descAddr(VMSA_S1_LEAF, 'OutputAddr');
 /** Address bits [47:32] in the high half; with the 64 KiB granule (FEAT_LPA) OA[51:48] sit in the
  * field's four lowest bits [15:12] and go to address bits [51:48] (high-half bit 16 up). */
+const OA_LO = OA.loMask;
 const OA_HI = OA.hiMask;
 const LPA_SHIFT = OA.lo;
 const LPA_TO = 32 - Math.clz32(OA_HI);
@@ -169,7 +170,7 @@ export const VMSA_BITS = {
   APTABLE_SHIFT,
   PXNTABLE_SHIFT,
   UXNTABLE_SHIFT,
-  OA_LO: OA.loMask,
+  OA_LO,
   OA_HI,
   LPA_SHIFT,
   LPA_TO,
@@ -267,7 +268,7 @@ function oaHiOf(lo: number, hi: number, g: number, s: number): number {
 
 /** The low half of the same address: descriptor bits [31:s] (0 when s >= 32). */
 function oaLoOf(lo: number, s: number): number {
-  return s >= 32 ? 0 : (lo & OA.loMask & ~((1 << s) - 1)) >>> 0;
+  return s >= 32 ? 0 : (lo & OA_LO & ~((1 << s) - 1)) >>> 0;
 }
 
 /** A stage-2 fault on the IPA (hi, lo): the record's IPA; the other fault fields are set. */
