@@ -165,6 +165,12 @@ function dedupeS2(reads: readonly Read[]): { reads: Read[]; times: Map<number, n
   return { reads: out, times };
 }
 
+/** " (IPA)" for a CD / L1CD read of a nested stream (stage-2 reads came before it): its address is an IPA. */
+export function ipa(reads: readonly Read[], i: number): string {
+  for (let j = 0; j < i; j++) if (reads[j]!.kind === 'S2') return ' (IPA)';
+  return '';
+}
+
 export function steps(all: readonly Read[], sid: number, ssid: number, iova: bigint): ExplainStep[] {
   const { reads, times } = dedupeS2(all);
   const out: ExplainStep[] = [];
@@ -193,7 +199,7 @@ export function steps(all: readonly Read[], sid: number, ssid: number, iova: big
       }
       out.push({
         kind: r.kind,
-        what: r.kind === 'STE' ? `STE[${h(sid)}]` : `CD[${ssid < 0 ? '-' : h(ssid)}]`,
+        what: r.kind === 'STE' ? `STE[${h(sid)}]` : `CD[${ssid < 0 ? '-' : h(ssid)}]${ipa(reads, i)}`,
         level: null,
         addr: h(r.addr),
         raw: missing ? null : q.map(q16),
@@ -205,7 +211,7 @@ export function steps(all: readonly Read[], sid: number, ssid: number, iova: big
     if (r.kind === 'L1STD' || r.kind === 'L1CD') {
       out.push({
         kind: r.kind,
-        what: r.kind,
+        what: r.kind === 'L1CD' ? `L1CD${ipa(reads, i)}` : r.kind,
         level: null,
         addr: h(r.addr),
         raw: r.value === undefined ? null : [q16(r.value)],

@@ -10,7 +10,7 @@ import type { SMMUv3 } from '../smmuv3/smmuv3.ts';
 import { parseOptions, type OptionSpecs } from './args.ts';
 import { decodedTable, decodeStructure, fieldJson, type Decoded } from './decode.ts';
 import { CliError, didYouMean, parseUnsigned, quote, U32_MAX, U64_MAX } from './errors.ts';
-import { steFields, type Read } from './explain.ts';
+import { ipa, steFields, type Read } from './explain.ts';
 import type { Command, Io } from './io.ts';
 import { readReg, REG_NAMES, regFieldJson, regFieldOf, viewReg } from './regs-view.ts';
 
@@ -232,10 +232,10 @@ function dump(
         [structure, what] = ['smmuv3-ste', `STE[${h(sid)}]`];
         break;
       case 'L1CD':
-        [structure, what] = ['smmuv3-l1cd', 'L1CD'];
+        [structure, what] = ['smmuv3-l1cd', `L1CD${ipa(reads, reads.indexOf(x))}`];
         break;
       case 'CD':
-        [structure, what] = ['smmuv3-cd', `CD[${ssid < 0 ? '-' : h(ssid)}]`];
+        [structure, what] = ['smmuv3-cd', `CD[${ssid < 0 ? '-' : h(ssid)}]${ipa(reads, reads.indexOf(x))}`];
         break;
       default: {
         const v = x.value ?? 0n;

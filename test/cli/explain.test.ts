@@ -1,7 +1,10 @@
 // translate --explain, image info, image dump on the real Linux image, the SubstreamID domain, and
 // a reader that closes the pipe early.
 import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { IMAGE, ROOT, runMain } from './helpers.ts';
 
 const tr = (...a: string[]) => ['translate', '--image', IMAGE, ...a];
@@ -115,6 +118,40 @@ describe('translate --explain', () => {
       'stage 1: AP=0b11 (read-only at both privilege levels) does not allow a privileged write (the access needs write permission) (DDI 0487 D8.4; IHI 0070 §7.3.16)',
     );
     expect(x.steps[x.steps.length - 1]!.fields.AP).toBe(3);
+  });
+});
+
+describe('translate --explain on the demo machine (stage 2, nested, 2-level CD table)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iommu-emu-explain-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const demo = join(dir, 'demo');
+
+  it('nested: the CD address is an IPA, its eight stage-2 walks shown once, the reference agrees', async () => {
+    expect((await runMain(['image', 'save', demo])).code).toBe(0);
+    const r = await runMain([
+      'translate',
+      '--image',
+      demo,
+      '--sid',
+      '0x20',
+      '--iova',
+      '0xffff0010',
+      '--explain',
+      '--json',
+    ]);
+    const x = JSON.parse(r.out) as { steps: Step[]; reference: { agrees: boolean } };
+    expect(x.reference.agrees).toBe(true);
+    expect(x.steps.map((s) => s.what).slice(0, 5)).toEqual([
+      'L1STD',
+      'STE[0x20]',
+      'S2 level 1 table',
+      'S2 level 2 block (walk ×8)',
+      'CD[-] (IPA)',
+    ]);
+    expect(x.steps[4]!.addr).toBe('0x5000');
+    const d = await runMain(['image', 'dump', demo, '--sid', '0x10', '--ssid', '1', '--json']);
+    const dx = JSON.parse(d.out) as { structures: { what: string }[] };
+    expect(dx.structures.map((s) => s.what)).toEqual(['L1STD', 'STE[0x10]', 'L1CD', 'CD[0x1]']);
   });
 });
 
