@@ -55,7 +55,7 @@ const SPEC_MODULES = new Set([
 const isSpec = (m: string) => SPEC_MODULES.has(m) || /^vtd\/spec\//.test(m) || m.startsWith('pt/');
 
 const HARDWARE = /^(smmuv3|vtd|device|pt|cache|mem|layout)\//;
-const SOFTWARE = /^(driver|kernel|cli|machine|demo|image|ref|tools|index\.ts)/;
+const SOFTWARE = /^(driver|kernel|cli|machine|demo|image|ref|tools|arch|index\.ts)/;
 const DRIVER = /^(driver|kernel)\//;
 const MODEL_PRIVATE = (m: string) => /^(smmuv3|vtd)\//.test(m) && !isSpec(m);
 

@@ -1,42 +1,15 @@
 // `iommu-emu decode <structure> <qword0> [<qword1> ...] [--json]`: decodes raw qwords through the
-// layout tables (src/smmuv3/*.ts) and prints every field, or one line of JSON.
+// layout tables (from the architecture registry, src/arch/) and prints every field, or one line of JSON.
 import { getField, hex } from '../layout/layout.ts';
 import type { FieldDef, Layout } from '../layout/layout.ts';
 import { lintStructure } from '../layout/lint.ts';
-import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
-import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
-import { CMD_BY_OP, CMD_HEADER } from '../smmuv3/commands.ts';
-import { EVT_BY_ID, EVT_HEADER, PRIQ_ENTRY } from '../smmuv3/events.ts';
+import { lookupStructure, STRUCTURES, type Structure } from '../arch/registry.ts';
 import { parseOptions } from './args.ts';
 import { CliError, didYouMean, parseU64, quote } from './errors.ts';
 import { processIo, type Command, type Io } from './io.ts';
 
-/** A structure the CLI knows: either one fixed layout, or a family chosen by the type byte in q0[7:0]. */
-type Structure =
-  | { readonly kind: 'fixed'; readonly layout: Layout }
-  | {
-      readonly kind: 'typed';
-      readonly header: Layout;
-      readonly pick: (type: number) => { name: string; layout: Layout } | undefined;
-    };
-
-// The decode registry: one entry per structure the CLI can decode, named as the layout names it.
-// Registers: the lead adds register entries here (e.g. `smmuv3-reg-cr0`) once registers are layouts
-// in src/layout (issue 6 §1); `decode` then knows them without further change.
-const STRUCTURES: ReadonlyMap<string, Structure> = new Map<string, Structure>([
-  ['smmuv3-ste', { kind: 'fixed', layout: STE }],
-  ['smmuv3-cd', { kind: 'fixed', layout: CD }],
-  ['smmuv3-l1std', { kind: 'fixed', layout: L1STD }],
-  ['smmuv3-l1cd', { kind: 'fixed', layout: L1CD }],
-  ['smmuv3-cmd', { kind: 'typed', header: CMD_HEADER, pick: (op) => CMD_BY_OP[op] }],
-  ['smmuv3-evt', { kind: 'typed', header: EVT_HEADER, pick: (id) => EVT_BY_ID[id] }],
-  ['smmuv3-priq', { kind: 'fixed', layout: PRIQ_ENTRY }],
-  // VMSAv8-64 translation table descriptors (DDI 0487 D8.3).
-  [VMSA_TABLE.name, { kind: 'fixed', layout: VMSA_TABLE }],
-  [VMSA_S1_LEAF.name, { kind: 'fixed', layout: VMSA_S1_LEAF }],
-  [VMSA_S2_LEAF.name, { kind: 'fixed', layout: VMSA_S2_LEAF }],
-]);
-
+// The structures come from the architecture registry (src/arch/): one entry per IOMMU, so a new
+// architecture's structures and registers appear here without a change to this file.
 export const STRUCTURE_NAMES: readonly string[] = [...STRUCTURES.keys()];
 
 export interface DecodedField {
@@ -61,7 +34,7 @@ export interface Decoded {
 }
 
 function lookup(structure: string): Structure {
-  const s = STRUCTURES.get(structure.toLowerCase());
+  const s = lookupStructure(structure);
   if (!s)
     throw new CliError(
       `unknown structure ${quote(structure)}${didYouMean(structure, STRUCTURE_NAMES)} (expected one of: ${STRUCTURE_NAMES.join(', ')})`,
@@ -87,12 +60,16 @@ function encodingName(f: FieldDef, v: bigint): string | undefined {
 export function decodeStructure(structure: string, qwords: readonly bigint[]): Decoded {
   const s = lookup(structure);
   const bytes = s.kind === 'fixed' ? s.layout.bytes : s.header.bytes;
-  const max = bytes / 8;
+  const max = Math.ceil(bytes / 8);
   if (qwords.length > max) {
     throw new CliError(
       `too many qwords for ${structure}: got ${qwords.length}, the structure has ${max} (${bytes} bytes)`,
     );
   }
+  if (bytes < 8 && (qwords[0] ?? 0n) >= 1n << BigInt(bytes * 8))
+    throw new CliError(
+      `${structure} is a ${bytes * 8}-bit register: 0x${qwords[0]!.toString(16)} does not fit`,
+    );
   let l: Layout;
   let type: string | undefined;
   let known = true;
@@ -158,13 +135,15 @@ export function decodedTable(d: Decoded): string {
 export const decodeCommand: Command = {
   name: 'decode',
   summary:
-    'decode a structure from its raw qwords (STE, CD, L1 descriptors, commands, events, VMSAv8-64 descriptors)',
+    'decode a structure from its raw qwords (STE, CD, L1 descriptors, commands, events, VMSAv8-64 descriptors, registers)',
   usage: ['iommu-emu decode <structure> <qword0> [<qword1> ...] [--json]'],
   options: {
     json: { type: 'boolean', help: 'print {"structure", ["type",] "fields": {Name: value}} on one line' },
   },
   details: `<structure>  one of: ${STRUCTURE_NAMES.join(', ')}
-             smmuv3-cmd / smmuv3-evt pick the command / event record by q0[7:0]
+             smmuv3-cmd / smmuv3-evt pick the command / event record by q0[7:0];
+             or a register as <iommu>-<register> (smmuv3-cr0, smmuv3-strtab_base_cfg, smmuv3-idr0 …),
+             its value given as qword0
 <qwordN>     64-bit little-endian qword N of the structure, hex (0x...) or decimal; missing ones are 0
 
 JSON values: address fields and fields wider than 53 bits are "0x..." strings (an address field
@@ -172,7 +151,8 @@ gives the byte address it denotes); every other field is a number.
 
 examples:
   iommu-emu decode smmuv3-ste 0x4000000043913001 0 0 0 --json
-  iommu-emu decode vmsav8-s1-leaf 0x00600000447ea743`,
+  iommu-emu decode vmsav8-s1-leaf 0x00600000447ea743
+  iommu-emu decode smmuv3-strtab_base_cfg 0x10210`,
   run: (args, io) => {
     const { values, positionals } = parseOptions('decode', args, decodeCommand.options);
     const [structure, ...words] = positionals;

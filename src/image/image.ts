@@ -5,8 +5,9 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PhysMem } from '../mem/phys-mem.ts';
-import { SMMUv3, type ModelOptions } from '../smmuv3/smmuv3.ts';
-import { REG_BY_NAME } from '../smmuv3/regs.ts';
+import { ARCHES, archByName, type IommuArch, type IommuModel } from '../arch/registry.ts';
+import type { ModelCreateOptions } from '../arch/arch.ts';
+import type { SMMUv3, ModelOptions } from '../smmuv3/smmuv3.ts';
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';
@@ -74,11 +75,26 @@ function readFile(path: string, what: string): Buffer {
 const TOP_KEYS = ['iommu', 'registers', 'memory'];
 const CHUNK_KEYS = ['pa', 'size', 'file', 'offset'];
 
-/** Loads an SMMUv3 image directory into a fresh memory and model. */
+/** Loads an SMMUv3 image directory into a fresh memory and model (an image of another IOMMU is an error). */
 export function loadSmmuImage(
   dir: string,
   opts: ModelOptions = {},
 ): { mem: PhysMem; smmu: SMMUv3; json: ImageJson } {
+  const { mem, model, json, arch } = loadImage(dir, opts);
+  if (arch.name !== 'smmuv3')
+    throw new ImageError(`image ${dir}: an image of ${shown(arch.name)}, expected "smmuv3"`);
+  return { mem, smmu: model as SMMUv3, json };
+}
+
+/**
+ * Loads an image directory of any architecture in the registry (src/arch/) into a fresh memory and
+ * model: `"iommu"` names the architecture, its ID registers give the model's features, the other
+ * registers are set as software would have left them.
+ */
+export function loadImage(
+  dir: string,
+  opts: ModelCreateOptions = {},
+): { arch: IommuArch; mem: PhysMem; model: IommuModel; json: ImageJson } {
   const dk = kindOf(dir);
   if (dk === 'none') throw new ImageError(`image ${dir}: no such directory`);
   if (dk !== 'dir')
@@ -98,24 +114,29 @@ export function loadSmmuImage(
     );
   for (const k of Object.keys(json))
     if (!TOP_KEYS.includes(k)) throw new ImageError(`image ${dir}: image.json: unknown key ${shown(k)}`);
-  if (json.iommu !== 'smmuv3')
-    throw new ImageError(`image ${dir}: "iommu" is ${shown(json.iommu)}, expected "smmuv3"`);
+  const arch = typeof json.iommu === 'string' ? archByName(json.iommu) : undefined;
+  if (!arch)
+    throw new ImageError(
+      `image ${dir}: "iommu" is ${shown(json.iommu)}, expected one of ${ARCHES.map((a) => `"${a.name}"`).join(', ')}`,
+    );
   if (typeof json.registers !== 'object' || json.registers === null || Array.isArray(json.registers))
     throw new ImageError(`image ${dir}: "registers" must be an object {"NAME": "0x..."}`);
   if (!Array.isArray(json.memory)) throw new ImageError(`image ${dir}: "memory" must be an array of chunks`);
 
   const regs = new Map<string, bigint>();
   for (const [name, v] of Object.entries(json.registers)) {
-    const d = REG_BY_NAME.get(name);
+    const d = arch.registerByName(name);
     if (!d) throw new ImageError(`image ${dir}: unknown register ${shown(name)}`);
     const val = hexField(v, `register ${name}`);
     if (val >= 1n << BigInt(d.size * 8))
       throw new ImageError(`image ${dir}: register ${name} = ${shown(v)} is wider than ${d.size * 8} bits`);
     regs.set(d.name, val);
   }
-  const idr = [0, 1, 2, 3, 4, 5].map((i) => Number(regs.get(`IDR${i}`) ?? 0n));
-  if (!regs.has('IDR0') || !regs.has('IDR1') || !regs.has('IDR5'))
-    throw new ImageError(`image ${dir}: IDR0, IDR1 and IDR5 are required`);
+  const missing = arch.requiredRegisters.filter((n) => !regs.has(n));
+  if (missing.length)
+    throw new ImageError(
+      `image ${dir}: ${arch.requiredRegisters.join(', ')} are required (missing ${missing.join(', ')})`,
+    );
 
   const mem = new PhysMem();
   const files = new Map<string, Uint8Array>();
@@ -160,9 +181,9 @@ export function loadSmmuImage(
     }
   });
 
-  const smmu = new SMMUv3(mem, { ...opts, idr });
-  for (const [name, v] of regs) smmu.loadRegister(name, v);
-  return { mem, smmu, json };
+  const model = arch.createModel(mem, regs, opts);
+  for (const [name, v] of regs) model.loadRegister(name, v);
+  return { arch, mem, model, json };
 }
 
 /**
@@ -187,8 +208,13 @@ export function prepareImageDir(dir: string): void {
       throw new ImageError(`image save ${dir}: ${f} exists and is not a file`);
 }
 
-/** Writes memory regions and registers as an image directory (one gzip file holding all regions). */
+/** Writes an SMMUv3's memory and registers as an image directory. */
 export function saveSmmuImage(dir: string, mem: PhysMem, smmu: SMMUv3): void {
+  saveImage(dir, mem, smmu, archByName('smmuv3')!);
+}
+
+/** Writes memory regions and a model's registers as an image directory (one gzip file holding all regions). */
+export function saveImage(dir: string, mem: PhysMem, model: IommuModel, arch: IommuArch): void {
   prepareImageDir(dir);
   const chunks: ImageChunk[] = [];
   const parts: Uint8Array[] = [];
@@ -221,10 +247,10 @@ export function saveSmmuImage(dir: string, mem: PhysMem, smmu: SMMUv3): void {
   };
   write('memory.bin.gz', gzipSync(all));
   const registers: Record<string, string> = {};
-  for (const [name, v] of Object.entries(smmu.registerValues())) {
-    const d = REG_BY_NAME.get(name)!;
+  for (const [name, v] of Object.entries(model.registerValues())) {
+    const d = arch.registerByName(name)!;
     registers[name] = `0x${v.toString(16).padStart(d.size * 2, '0')}`;
   }
-  const json: ImageJson = { iommu: 'smmuv3', registers, memory: chunks };
+  const json: ImageJson = { iommu: arch.name, registers, memory: chunks };
   write('image.json', JSON.stringify(json, null, 1) + '\n');
 }

@@ -304,3 +304,35 @@ describe('decodeCmd (in-process)', () => {
     expect(r.out).toMatch(/^usage: iommu-emu decode <structure>/);
   });
 });
+
+describe('decode: registers from the architecture registry', () => {
+  it('decodes a register value by field, named <iommu>-<register> (IHI0070 §6.3.24)', async () => {
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: () => {} } as unknown as Parameters<
+      typeof decodeCmd
+    >[1];
+    expect(await decodeCmd(['smmuv3-strtab_base_cfg', '0x10208', '--json'], io)).toBe(0);
+    const j = JSON.parse(out.join('')) as { fields: Record<string, unknown> };
+    expect(j.fields).toEqual({ LOG2SIZE: 8, SPLIT: 8, FMT: 1 });
+  });
+  it('gives an address field of a register as the byte address (STRTAB_BASE.ADDR, §6.3.23)', async () => {
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: () => {} } as unknown as Parameters<
+      typeof decodeCmd
+    >[1];
+    expect(await decodeCmd(['smmuv3-strtab_base', '0x4000000043913040', '--json'], io)).toBe(0);
+    const j = JSON.parse(out.join('')) as { fields: Record<string, unknown> };
+    expect(j.fields.ADDR).toBe('0x43913040');
+    expect(j.fields.RA).toBe(1);
+  });
+});
+
+describe('decode: a 32-bit register value wider than 32 bits', () => {
+  it('is bad input (exit 2), not silently truncated', async () => {
+    const err: string[] = [];
+    const io = { out: () => {}, err: (s: string) => err.push(s) } as unknown as Parameters<
+      typeof decodeCmd
+    >[1];
+    await expect(decodeCmd(['smmuv3-cr0', '0x100000001'], io)).rejects.toThrow(/32-bit register/);
+  });
+});

@@ -165,7 +165,7 @@ describe('images: not an object, directory/file mix-ups', () => {
     ['1', 'image.json must be an object {"iommu", "registers", "memory"}, got 1'],
     ['"smmuv3"', 'image.json must be an object {"iommu", "registers", "memory"}, got "smmuv3"'],
     ['null', 'image.json must be an object {"iommu", "registers", "memory"}, got null'],
-    ['{"iommu": "vtd", "registers": {}, "memory": []}', '"iommu" is "vtd", expected "smmuv3"'],
+    ['{"iommu": "vtd", "registers": {}, "memory": []}', '"iommu" is "vtd", expected one of "smmuv3"'],
     ['{"iommu": "smmuv3", "registers": [], "memory": []}', '"registers" must be an object {"NAME": "0x..."}'],
     ['{"iommu": "smmuv3", "registers": {}, "memroy": []}', 'image.json: unknown key "memroy"'],
   ])('image.json = %s', async (json, msg) => {
