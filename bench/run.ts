@@ -13,7 +13,7 @@
 import Benchmark from 'benchmark';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { ROWS, type BatchFn, type Loops, type MemoryFigure, type Row } from './rows.ts';
+import { ROWS, type BatchFn, type Loops, type MemoryFigure, type Row } from './registry.ts';
 
 const USAGE = `usage: npm run bench -- [--json] [--quick] [--filter TEXT] [--rounds N]
   --json         print one JSON array of row results on stdout (bench/README.md), nothing else
@@ -66,6 +66,8 @@ function parse(argv: string[]): Args {
 
 /** One row's result (the JSON form; bench/README.md documents the fields). */
 interface Result {
+  /** The architecture the row measures (src/arch/registry.ts). */
+  iommu: string;
   name: string;
   /** Translations (or lookups) per CPU second, medians over the rounds. */
   opsPerSec: number;
@@ -237,6 +239,7 @@ function runRow(index: number, quick: boolean, rounds: number): void {
     const likeRatios = model.map((v, i) => v / like[i]!);
     const ratio = median(likeRatios);
     const result: Result = {
+      iommu: ROWS[index]!.iommu,
       name: row.name,
       opsPerSec: median(model),
       serialOpsPerSec: serial ? median(serial) : null,

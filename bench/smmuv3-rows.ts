@@ -1,4 +1,4 @@
-// The rows of `npm run bench`: what each builds and times, and its target (bench/README.md).
+// The SMMUv3 rows of `npm run bench` (registered in bench/registry.ts): what each builds and times, and its target (bench/README.md).
 // Each row runs in a child process of its own (run.ts --row N), which builds only that row's machine.
 import { BareMemo, bareMemo, bareSerial, bareTlbHit } from './baselines.ts';
 import {
@@ -217,7 +217,7 @@ function walkRow(sc: Scenario, decode: boolean, withMemory = false): () => Loops
   };
 }
 
-export const ROWS: Row[] = [
+export const SMMUV3_ROWS: Row[] = [
   {
     // Walk mode: every translation reads the configuration and the page tables from memory.
     name: 'walk: 16 SIDs x 8 SSIDs, 8 pages each',
