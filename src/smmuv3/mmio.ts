@@ -4,7 +4,7 @@
 import * as Mcmdq from './cmdq.ts';
 const { processCmdq } = Mcmdq;
 import * as Mevtq from './evtq.ts';
-const { drainStallRecords } = Mevtq;
+const { drainStallRecords, queueGeometry } = Mevtq;
 import * as Mregs from './regs.ts';
 const { REGS, REG_BY_NAME, WRITE_MASK, regBits, regOffset } = Mregs;
 import type { SMMUv3 } from './smmuv3.ts';
@@ -49,7 +49,20 @@ function unalias(off: number): number {
 
 export function mmioRead32(m: SMMUv3, off: number): number {
   if (off < 0 || off >= 0x20000 || off % 4 !== 0) return 0;
-  return m.r[unalias(off) >> 2]!;
+  off = unalias(off);
+  const v = m.r[off >> 2]!;
+  // Queue pointers: bits [19:QS+1] above the wrap flag read as zero, QS being the queue's
+  // effective LOG2SIZE (§6.3.26-36: e.g. §6.3.28 CMDQ_CONS).
+  if (off === A_CMDQ_PROD || off === A_CMDQ_CONS) return ptrRead(m, v, A_CMDQ_BASE, m.feat.cmdqBits);
+  if (off === A_EVTQ_PROD || off === A_EVTQ_CONS) return ptrRead(m, v, A_EVTQ_BASE, m.feat.evtqBits);
+  if (off === A_PRIQ_PROD || off === A_PRIQ_CONS) return ptrRead(m, v, A_PRIQ_BASE, m.feat.priqBits);
+  return v;
+}
+
+/** A queue pointer register as read: the index and wrap bits of the queue's size, and the flags above bit 19. */
+function ptrRead(m: SMMUv3, v: number, base: number, maxBits: number): number {
+  const qs = queueGeometry(m, base, maxBits).log2;
+  return (v & ~(0xfffff & ~(2 ** (qs + 1) - 1))) >>> 0;
 }
 
 export function mmioRead64(m: SMMUv3, off: number): bigint {

@@ -190,3 +190,26 @@ describe('PRI queue: an active overflow inhibits new entries (§8.1); automatic 
     expect(r.smmu.priResponses).toEqual([{ sid: 1, ssid: -1, prgIndex: 1, resp: 0, auto: true }]);
   });
 });
+
+describe('queue pointer registers (§6.3.26-36)', () => {
+  it('bits [19:QS+1] above the wrap flag read as zero, for PROD and CONS of all three queues', () => {
+    const r = rig({}, { cmdqLog2: 3, evtqLog2: 2, priqLog2: 1 });
+    // Disable the queues (the pointers are writable by software then), write all-ones pointers.
+    r.drv.w32('CR0', regValue('CR0', { SMMUEN: 1 }));
+    const regs: [string, number][] = [
+      ['CMDQ_PROD', 3],
+      ['CMDQ_CONS', 3],
+      ['EVTQ_PROD', 2],
+      ['EVTQ_CONS', 2],
+      ['PRIQ_PROD', 1],
+      ['PRIQ_CONS', 1],
+    ];
+    for (const [name, qs] of regs) {
+      r.drv.w32(name, 0x000f_ffff);
+      expect(r.drv.r32(name), name).toBe(2 ** (qs + 1) - 1);
+    }
+    // The flags above bit 19 stay (EVTQ_PROD.OVFLG, EVTQ_CONS.OVACKFLG).
+    r.drv.w32('EVTQ_CONS', 0x8000_0005);
+    expect(r.drv.r32('EVTQ_CONS') >>> 0).toBe(0x8000_0005);
+  });
+});
