@@ -398,7 +398,7 @@ class Translation {
       // STRW (stage 1 only): RES0 without IDR0.HYP; with it, 0bx1 is ILLEGAL and 0b10 selects the
       // EL2 StreamWorld, EL2-E2H when SMMU_CR2.E2H = 1 (§5.2 STRW).
       if (!s2 && feat.hyp && (ste('STRW') & 1) !== 0) bad();
-      const cdmax = ste('S1CDMax');
+      const cdmax = feat.ssidBits === 0 ? 0 : ste('S1CDMax'); // IGNORED without substreams (§5.2)
       if (cdmax > feat.ssidBits) bad();
       // S1Fmt 0b11 is reserved and behaves as linear; the 2-level formats need IDR0.CD2L (§5.2 S1Fmt).
       if (cdmax !== 0 && !feat.cd2l && (ste('S1Fmt') === 1 || ste('S1Fmt') === 2)) bad();
@@ -415,7 +415,7 @@ class Translation {
     }
 
     // SubstreamID -> CD index (§3.3.2; STE.S1CDMax, S1DSS).
-    const cdmax = ste('S1CDMax');
+    const cdmax = feat.ssidBits === 0 ? 0 : ste('S1CDMax'); // IGNORED without substreams (§5.2)
     const dss = ste('S1DSS');
     let index: bigint;
     if (this.ssid < 0) {

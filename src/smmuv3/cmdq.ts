@@ -28,6 +28,8 @@ export const CERROR_ATC_INV_SYNC = 3;
 const GERROR_CMDQ_ERR = regBits('GERROR', 'CMDQ_ERR');
 const R_CR0 = regOffset('CR0') >> 2;
 const CR0_CMDQEN = regBits('CR0', 'CMDQEN');
+const CR0_SMMUEN = regBits('CR0', 'SMMUEN');
+const smmuOff = (m: SMMUv3): boolean => (m.r[R_CR0]! & CR0_SMMUEN) === 0;
 const R_GERROR = regOffset('GERROR') >> 2;
 const R_GERRORN = regOffset('GERRORN') >> 2;
 const A_CMDQ_BASE = regOffset('CMDQ_BASE');
@@ -211,6 +213,7 @@ function execute(m: SMMUv3, w: Uint32Array): number {
       return 0;
     case OP.ATC_INV: {
       if (!feat.ats) return CERROR_ILL;
+      if (smmuOff(m)) return 0; // ignored while SMMUEN = 0: the ATS interface is not operational (§6.3.9.6)
       const sid = num('StreamID');
       if (m.atcTimeout.has(sid)) m.atcTimedOut = true;
       m.atcInvalidate?.(sid, f.SSV ? num('SubstreamID') : -1, f.Global === 1n, f.Address ?? 0n, num('Size'));
@@ -219,6 +222,7 @@ function execute(m: SMMUv3, w: Uint32Array): number {
     case OP.PRI_RESP: {
       if (!feat.pri) return CERROR_ILL;
       if (num('Resp') === 3) return CERROR_ILL;
+      if (smmuOff(m)) return 0; // ignored while SMMUEN = 0 (§6.3.9.6)
       m.priResponses.push({
         sid: num('StreamID'),
         ssid: f.SSV ? num('SubstreamID') : -1,

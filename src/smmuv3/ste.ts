@@ -234,7 +234,9 @@ export function decodeSte(m: SteCtx, slot: number): number {
   const feat = m.feat;
   if (get(w, V) === 0) return C_BAD_STE;
   const config = get(w, CONFIG);
-  ci[o + K_CDMAX] = get(w, S1CDMAX);
+  // S1CDMax is IGNORED (substreams disabled) when IDR1.SSIDSIZE = 0 (§5.2 S1CDMax).
+  const cdmax = feat.ssidBits === 0 ? 0 : get(w, S1CDMAX);
+  ci[o + K_CDMAX] = cdmax;
   ci[o + K_S1FMT] = get(w, S1FMT);
   ci[o + K_S1DSS] = get(w, S1DSS);
   ci[o + K_STALLD] = get(w, S1STALLD);
@@ -285,7 +287,6 @@ export function decodeSte(m: SteCtx, slot: number): number {
       // NS-EL2-E2H when SMMU_CR2.E2H = 1 (§5.2 STRW, §5.2.2; the difference is decoded in cd.ts).
       if (feat.hyp && (strw & 1) !== 0) return C_BAD_STE;
     }
-    const cdmax = get(w, S1CDMAX);
     if (cdmax > feat.ssidBits) return C_BAD_STE;
     const fmt = get(w, S1FMT);
     // S1Fmt 0b11 is reserved and behaves as 0b00 (linear); the 2-level formats are ILLEGAL without

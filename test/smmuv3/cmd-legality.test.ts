@@ -104,3 +104,20 @@ describe('CMD_RESUME termination (§4.7.1)', () => {
     expect(r.smmu.stallOutcome(1, stag)).toBe('abort');
   });
 });
+
+describe('SMMUEN = 0: the ATS interface is not operational (§6.3.9.6)', () => {
+  it('CMD_ATC_INV and CMD_PRI_RESP are consumed and ignored', () => {
+    const r = rig();
+    const calls: number[] = [];
+    r.smmu.atcInvalidate = (sid) => void calls.push(sid);
+    r.drv.w32('CR0', r.drv.r32('CR0') & ~1);
+    r.drv.cmd('ATC_INV', { StreamID: 5, Size: 52 });
+    r.drv.cmd('PRI_RESP', { StreamID: 5, Resp: 2 });
+    r.drv.sync();
+    expect({ err: consErr(r), calls, pri: r.smmu.priResponses }).toEqual({ err: 0, calls: [], pri: [] });
+    r.drv.w32('CR0', r.drv.r32('CR0') | 1);
+    r.drv.cmd('ATC_INV', { StreamID: 5, Size: 52 });
+    r.drv.sync();
+    expect(calls).toEqual([5]);
+  });
+});

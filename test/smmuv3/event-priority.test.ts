@@ -114,3 +114,14 @@ describe('translate argument domain (property)', () => {
     );
   });
 });
+
+describe('SSIDSIZE = 0: STE.S1CDMax is IGNORED (§5.2)', () => {
+  it('a non-zero S1CDMax is not ILLEGAL: the STE points at one CD; a SubstreamID is C_BAD_SUBSTREAMID', () => {
+    const r = rig({ ssidBits: 0 });
+    const { pt } = s1Stream(r, 1, { ste: { S1CDMax: 5, S1Fmt: 1 } });
+    pt.map(0x1000n, 0x8000_0000n, 0x1000n);
+    expect(tx(r, 1, -1, 0x1000n, 0)).toMatchObject({ status: ST_OK, pa: 0x8000_0000 });
+    expect(refTranslate(r.smmu, 1, -1, 0x1000n, 0)).toMatchObject({ kind: 'ok', pa: 0x8000_0000n });
+    expect(tx(r, 1, 0, 0x1000n, 0)).toMatchObject({ status: ST_ABORT, event: 0x08 });
+  });
+});
