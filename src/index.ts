@@ -14,6 +14,7 @@ export { Features, idrFromOptions, type SmmuOptions } from './smmuv3/features.ts
 
 // Layouts (structures, registers, commands, events) and the framework that reads them.
 export { CD, L1CD, L1STD, STE } from './smmuv3/layouts.ts';
+export { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from './pt/vmsav8-64.ts';
 export { ALL_LAYOUTS } from './smmuv3/all-layouts.ts';
 export {
   REGS,

@@ -131,7 +131,3 @@ export const L1CD = layout('smmuv3-l1cd', 'Level 1 Context Descriptor', 8, 'IHI0
   fld('V', 0, 0, 0, 'IHI0070 §5.3'),
   addr('L2Ptr', 0, 51, 12, 'IHI0070 §5.3'),
 ]);
-
-// The VMSAv8-64 descriptor layouts live with the page-table formats (src/pt/vmsav8-64.ts); re-exported
-// here for code written before they moved.
-export { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../pt/vmsav8-64.ts';
