@@ -4,7 +4,7 @@
 // a line `…` stands for lines left out, elsewhere the lines are consecutive).
 // /tmp/demo-image in the README is replaced by a temporary directory.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,7 +75,35 @@ function matches(shown: string[], actual: string[]): string | null {
   return null;
 }
 
+/** ```js blocks: programs using the package; `// prints: X` lines give what they print. */
+function programs(md: string): { code: string; prints: string[] }[] {
+  return [...md.matchAll(/```js\n([\s\S]*?)```/g)].map(([, code]) => ({
+    code: code!,
+    prints: [...code!.matchAll(/\/\/ prints: (.*)$/gm)].map((m) => m[1]!),
+  }));
+}
+
 describe('README.md examples', () => {
+  it('every ```js program runs against the package (import from iommu-emu) and prints what it says', async () => {
+    const progs = programs(md);
+    expect(progs.length).toBeGreaterThanOrEqual(1);
+    // A consumer project with the package linked in (dist/ built by the global setup).
+    const dir = join(tmp, 'consumer');
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    symlinkSync(ROOT, join(dir, 'node_modules', 'iommu-emu'), 'dir');
+    writeFileSync(join(dir, 'package.json'), '{"type": "module", "private": true}\n');
+    for (const [i, p] of progs.entries()) {
+      writeFileSync(join(dir, `p${i}.mjs`), p.code);
+      const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [`p${i}.mjs`], { cwd: dir, encoding: 'utf8' }, (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+        ),
+      );
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout.trimEnd().split('\n')).toEqual(p.prints);
+    }
+  });
+
   it('has the tour and the command-line examples', () => {
     expect(all.length).toBeGreaterThanOrEqual(10);
     expect(all.some((e) => e.command.includes('image save'))).toBe(true);
