@@ -63,7 +63,8 @@ export function fault(
     if (isTransl) record = false;
     else if (id !== EVT.F_BAD_ATS_TREQ) record = record && recCfgAts(m);
   }
-  const stag = stall ? (m.nextStag = (m.nextStag + 1) & 0xffff) : 0;
+  const stag = stall ? freeStag(m) : 0;
+  if (stag < 0) stall = false; // every STAG is held by a stalled transaction: terminate instead
   writeEvent(m, id, sid, ssid, hi, lo, acc, stall, stag);
   res.event = id;
   if (stall) {
@@ -73,12 +74,35 @@ export function fault(
     const rec = recordStall(m, sid, stag);
     if (rec < 0) return (res.status = ST_ABORT); // no stall resources left (evtq.ts MAX_PENDING_STALLS)
     res.recorded = rec === 1;
+    // A resolved transaction's entry with the same STAG and StreamID is superseded (stallOutcome
+    // then reports the new one); resolved entries beyond the newest STALL_HISTORY are forgotten.
+    const old = m.stalls.findIndex((x) => x.sid === sid && x.stag === stag);
+    if (old >= 0) m.stalls.splice(old, 1);
+    if (m.stalls.length >= STALL_HISTORY) {
+      const r = m.stalls.findIndex((x) => x.state !== 0);
+      if (r >= 0) m.stalls.splice(r, 1);
+    }
     m.stalls.push({ sid, stag, state: 0 });
     res.stag = stag;
     return (res.status = ST_STALL);
   }
   if (record) res.recorded = m.pushEvent();
   return (res.status = abort ? ST_ABORT : ST_RAZWI);
+}
+
+/** Resolved stalls kept for stallOutcome (the oldest resolved ones are dropped beyond this). */
+const STALL_HISTORY = 4096;
+
+/**
+ * The next STAG not held by a transaction that is still stalled (a STAG returns to the set the SMMU
+ * may use once CMD_RESUME / CMD_STALL_TERM resolves its transaction, §4.7.1, §4.7.2), or -1.
+ */
+function freeStag(m: SMMUv3): number {
+  for (let i = 0; i < 0x10000; i++) {
+    const stag = (m.nextStag = (m.nextStag + 1) & 0xffff);
+    if (!m.stalls.some((x) => x.stag === stag && x.state === 0)) return stag;
+  }
+  return -1;
 }
 
 /** SMMU_CR2.REC_CFG_ATS, where IDR0.ATSRECERR makes it exist (§6.3.12). */

@@ -121,3 +121,22 @@ describe('SMMUEN = 0: the ATS interface is not operational (§6.3.9.6)', () => {
     expect(calls).toEqual([5]);
   });
 });
+
+describe('STAGs (§4.7.1)', () => {
+  it('a STAG held by a stalled transaction is not reused; once resolved it returns to the set', () => {
+    const r = rig();
+    const { pt } = s1Stream(r, 1, { cd: { S: 1, R: 0 } });
+    pt.map(0x1000n, 0x8000_0000n, 0x1000n);
+    const a = tx(r, 1, -1, 0x5000n, ACC_W).stag;
+    r.smmu.nextStag = (a - 1) & 0xffff; // the allocator comes round to `a` again
+    const b = tx(r, 1, -1, 0x6000n, ACC_W);
+    expect({ status: b.status, same: b.stag === a }).toEqual({ status: ST_STALL, same: false });
+    r.drv.cmd('RESUME', { StreamID: 1, STAG: a, Ac: 0, AB: 1 });
+    r.drv.sync();
+    expect(r.smmu.stallOutcome(1, a)).toBe('abort');
+    r.smmu.nextStag = (a - 1) & 0xffff;
+    const c = tx(r, 1, -1, 0x7000n, ACC_W);
+    expect(c.stag).toBe(a);
+    expect(r.smmu.stallOutcome(1, a)).toBe('pending'); // the new transaction, not the resolved one
+  });
+});
