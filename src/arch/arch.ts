@@ -33,6 +33,31 @@ export interface ModelCreateOptions {
   readonly caching?: boolean;
 }
 
+export type Access = 'read' | 'write' | 'exec';
+
+/** One DMA as the tools describe it: source ids (sub = -1: none), input address, access kind. */
+export interface DmaRequest {
+  readonly id: number;
+  readonly sub: number;
+  readonly addr: bigint;
+  readonly access: Access;
+  readonly unpriv: boolean;
+}
+
+/** A fault as the tools print it: its name and number in the architecture, and the raw record. */
+export interface FaultJson {
+  type: string;
+  id: number;
+  recorded?: false;
+  record: string[];
+}
+
+/** The outcome of one DMA, in the one JSON form of `translate` (addresses as "0x…" strings). */
+export type Outcome =
+  | { ok: true; pa: string; perm: string }
+  | { ok: false; abort: true }
+  | { ok: false; stalled?: true; stag?: number; razwi?: true; event: FaultJson };
+
 export interface IommuArch {
   /** The name images and the CLI use (`"iommu": "smmuv3"`). */
   readonly name: string;
@@ -49,4 +74,6 @@ export interface IommuArch {
   createModel(mem: PhysMem, regs: ReadonlyMap<string, bigint>, opts?: ModelCreateOptions): IommuModel;
   /** How a request names its source: StreamID / SubstreamID (SMMUv3), RID / PASID (VT-d). */
   readonly ids: { readonly id: string; readonly sub: string };
+  /** Runs one DMA through a model of this architecture and describes the outcome. */
+  runRequest(model: IommuModel, q: DmaRequest): Outcome;
 }

@@ -7,9 +7,42 @@ import { EVT_BY_ID, EVT_HEADER, PRIQ_ENTRY } from '../smmuv3/events.ts';
 import { CD, L1CD, L1STD, STE } from '../smmuv3/layouts.ts';
 import { REG_BY_NAME, REGS } from '../smmuv3/regs.ts';
 import { SMMUv3, type ModelOptions } from '../smmuv3/smmuv3.ts';
-import type { IommuArch, Structure } from './arch.ts';
+import { wordsToQwords } from '../layout/layout.ts';
+import { ACC_U, ACC_W, ACC_X, ST_OK, ST_RAZWI, ST_STALL } from '../smmuv3/smmuv3.ts';
+import type { Access, DmaRequest, IommuArch, IommuModel, Outcome, Structure } from './arch.ts';
 
 const fixed = (layout: Layout): Structure => ({ kind: 'fixed', layout });
+
+function accFlags(access: Access, unpriv: boolean): number {
+  return (access === 'write' ? ACC_W : access === 'exec' ? ACC_X : 0) | (unpriv ? ACC_U : 0);
+}
+
+const qwordHex = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
+
+/** One DMA through an SMMUv3 (StreamID, SubstreamID), described as the tools print it. */
+function runRequest(model: IommuModel, q: DmaRequest): Outcome {
+  const smmu = model as SMMUv3;
+  const st = smmu.translate(
+    q.id,
+    q.sub,
+    Number(q.addr >> 32n),
+    Number(q.addr & 0xffff_ffffn),
+    accFlags(q.access, q.unpriv),
+  );
+  const res = smmu.res;
+  if (st === ST_OK)
+    return { ok: true, pa: `0x${res.pa.toString(16)}`, perm: SMMUv3.permString(res.perm, q.unpriv) };
+  if (res.event === 0) return { ok: false, abort: true };
+  const event = {
+    type: EVT_BY_ID[res.event]?.name ?? `0x${res.event.toString(16)}`,
+    id: res.event,
+    record: wordsToQwords(smmu.evt).map(qwordHex),
+    ...(res.recorded ? {} : { recorded: false as const }),
+  };
+  if (st === ST_STALL) return { ok: false, stalled: true, stag: res.stag, event };
+  if (st === ST_RAZWI) return { ok: false, razwi: true, event };
+  return { ok: false, event };
+}
 
 /** ID registers the features come from (IHI0070 §6.3.1-6.3.6); IDR2 and IDR4 carry nothing modelled. */
 const IDRS = ['IDR0', 'IDR1', 'IDR2', 'IDR3', 'IDR4', 'IDR5'];
@@ -38,4 +71,5 @@ export const SMMUV3_ARCH: IommuArch = {
     return new SMMUv3(mem, { ...(opts as ModelOptions), idr });
   },
   ids: { id: 'sid', sub: 'ssid' },
+  runRequest,
 };

@@ -1,10 +1,10 @@
 // iommu-emu translate: DMA through a loaded image, one request or a batch (JSON lines), and
 // `--explain`: the walk as a person reads it (src/cli/explain.ts).
 import { readFileSync } from 'node:fs';
-import { wordsToQwords } from '../layout/layout.ts';
 import { ImageError, loadSmmuImage } from '../image/image.ts';
-import { EVT_BY_ID } from '../smmuv3/events.ts';
-import { ACC_U, ACC_W, ACC_X, SMMUv3, ST_OK, ST_RAZWI, ST_STALL } from '../smmuv3/smmuv3.ts';
+import type { SMMUv3 } from '../smmuv3/smmuv3.ts';
+import { SMMUV3_ARCH } from '../arch/smmuv3.ts';
+import type { Access, Outcome } from '../arch/arch.ts';
 import { parseOptions } from './args.ts';
 import {
   CliError,
@@ -19,7 +19,7 @@ import {
 import { explainRequest, explainText } from './explain.ts';
 import type { Command } from './io.ts';
 
-export type Access = 'read' | 'write' | 'exec';
+export type { Access, FaultJson as EventJson, Outcome } from '../arch/arch.ts';
 
 /**
  * One transaction. Domains (checked before the model sees them): StreamID and SubstreamID are
@@ -44,23 +44,7 @@ export interface RequestJson {
   unpriv: boolean;
 }
 
-export interface EventJson {
-  type: string;
-  id: number;
-  recorded?: false;
-  record: string[];
-}
-
-export type Outcome =
-  | { ok: true; pa: string; perm: string }
-  | { ok: false; abort: true }
-  | { ok: false; stalled?: true; stag?: number; razwi?: true; event: EventJson };
-
 export type TranslateResult = { request: RequestJson } & Outcome;
-
-export function accFlags(access: Access, unpriv: boolean): number {
-  return (access === 'write' ? ACC_W : access === 'exec' ? ACC_X : 0) | (unpriv ? ACC_U : 0);
-}
 
 export function requestJson(q: TranslateRequest): RequestJson {
   return {
@@ -72,26 +56,18 @@ export function requestJson(q: TranslateRequest): RequestJson {
   };
 }
 
-const qwordHex = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
-
-/** Runs one request through the model and describes the outcome as the CLI prints it. */
+/**
+ * Runs one request through the model, through the architecture registry's adapter (StreamID and
+ * SubstreamID are the SMMUv3's request ids), and describes the outcome as the CLI prints it.
+ */
 export function runRequest(smmu: SMMUv3, q: TranslateRequest): Outcome {
-  const hi = Number(q.iova >> 32n);
-  const lo = Number(q.iova & 0xffff_ffffn);
-  const st = smmu.translate(q.sid, q.ssid, hi, lo, accFlags(q.access, q.unpriv));
-  const res = smmu.res;
-  if (st === ST_OK)
-    return { ok: true, pa: `0x${res.pa.toString(16)}`, perm: SMMUv3.permString(res.perm, q.unpriv) };
-  if (res.event === 0) return { ok: false, abort: true };
-  const event: EventJson = {
-    type: EVT_BY_ID[res.event]?.name ?? `0x${res.event.toString(16)}`,
-    id: res.event,
-    record: wordsToQwords(smmu.evt).map(qwordHex),
-  };
-  if (!res.recorded) event.recorded = false;
-  if (st === ST_STALL) return { ok: false, stalled: true, stag: res.stag, event };
-  if (st === ST_RAZWI) return { ok: false, razwi: true, event };
-  return { ok: false, event };
+  return SMMUV3_ARCH.runRequest(smmu, {
+    id: q.sid,
+    sub: q.ssid,
+    addr: q.iova,
+    access: q.access,
+    unpriv: q.unpriv,
+  });
 }
 
 /** The one-line text form of an outcome. */
