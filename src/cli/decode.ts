@@ -3,7 +3,7 @@
 import { getField, hex } from '../layout/layout.ts';
 import type { FieldDef, Layout } from '../layout/layout.ts';
 import { lintStructure } from '../layout/lint.ts';
-import { lookupStructure, STRUCTURES, type Structure } from '../arch/registry.ts';
+import { lookupStructure, REGISTER_STRUCTURE_NAMES, STRUCTURES, type Structure } from '../arch/registry.ts';
 import { parseOptions } from './args.ts';
 import { CliError, didYouMean, parseU64, quote } from './errors.ts';
 import { processIo, type Command, type Io } from './io.ts';
@@ -37,7 +37,7 @@ function lookup(structure: string): Structure {
   const s = lookupStructure(structure);
   if (!s)
     throw new CliError(
-      `unknown structure ${quote(structure)}${didYouMean(structure, STRUCTURE_NAMES)} (expected one of: ${STRUCTURE_NAMES.join(', ')})`,
+      `unknown structure ${quote(structure)}${didYouMean(structure, [...STRUCTURE_NAMES, ...REGISTER_STRUCTURE_NAMES])} (expected one of: ${STRUCTURE_NAMES.join(', ')}; or a register, smmuv3-cr0 …)`,
     );
   return s;
 }

@@ -117,7 +117,7 @@ describe('iommu-emu decode (spawned)', () => {
     expect(r).toEqual({
       status: 2,
       stdout: '',
-      stderr: `iommu-emu: unknown structure 'foo' (expected one of: ${EXPECTED_LIST})\n`,
+      stderr: `iommu-emu: unknown structure 'foo' (expected one of: ${EXPECTED_LIST}; or a register, smmuv3-cr0 …)\n`,
     });
   });
 
@@ -270,7 +270,10 @@ describe('decodeCmd (in-process)', () => {
   });
 
   it.each([
-    [['foo', '1'], `unknown structure 'foo' (expected one of: ${EXPECTED_LIST})`],
+    [
+      ['foo', '1'],
+      `unknown structure 'foo' (expected one of: ${EXPECTED_LIST}; or a register, smmuv3-cr0 …)`,
+    ],
     [[], `decode: missing <structure> (expected one of: ${EXPECTED_LIST})`],
     [['smmuv3-cd'], 'decode: missing <qword0>'],
     [['smmuv3-cmd', '1', '2', '3'], 'too many qwords for smmuv3-cmd: got 3, the structure has 2 (16 bytes)'],
@@ -294,7 +297,7 @@ describe('decodeCmd (in-process)', () => {
     expect(unk).toEqual({
       code: 2,
       out: '',
-      err: `iommu-emu: unknown structure 'nope' (expected one of: ${EXPECTED_LIST})\n`,
+      err: `iommu-emu: unknown structure 'nope' (expected one of: ${EXPECTED_LIST}; or a register, smmuv3-cr0 …)\n`,
     });
   });
 

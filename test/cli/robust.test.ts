@@ -296,6 +296,10 @@ describe('usage, help, version, typos, exit status', () => {
     [['decode', 'smmuv3-stee', '1'], "unknown structure 'smmuv3-stee' (did you mean 'smmuv3-ste'?)"],
     [['decode', 'vmsav8-s1leaf', '1'], "unknown structure 'vmsav8-s1leaf' (did you mean 'vmsav8-s1-leaf'?)"],
     [
+      ['decode', 'smmuv3-strtab_base_cgf', '1'],
+      "unknown structure 'smmuv3-strtab_base_cgf' (did you mean 'smmuv3-strtab_base_cfg'?)",
+    ],
+    [
       ['image', 'infoo', IMAGE],
       "image: unknown action 'infoo' (did you mean 'info'?) (expected: save, info or dump)",
     ],
