@@ -25,6 +25,7 @@ import { CMDS } from '../src/smmuv3/commands.ts';
 import { EVENTS, PRIQ_ENTRY } from '../src/smmuv3/events.ts';
 import { REGS } from '../src/smmuv3/regs.ts';
 import type { RegDef, RegField } from '../src/smmuv3/regs.ts';
+import { VTD_REG_FILE, VTD_REG_SUMMARY, renderVtdRegisters } from './vtd-spec-notes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Output root; file names below are relative to it (`smmuv3/ste.md`). */
@@ -464,9 +465,11 @@ export function renderFiles(): Map<string, string> {
     out.set(f.file, body.join('\n'));
   }
   out.set(REG_FILE, renderRegisters());
+  out.set(VTD_REG_FILE, renderVtdRegisters());
   const index = [
     ...FILES.map((f) => ({ file: f.file, summary: f.summary })),
     { file: REG_FILE, summary: REG_SUMMARY },
+    { file: VTD_REG_FILE, summary: VTD_REG_SUMMARY },
   ];
   index.sort((a, b) => a.file.localeCompare(b.file));
   out.set('README.md', renderReadme(index));

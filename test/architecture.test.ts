@@ -51,6 +51,7 @@ const SPEC_MODULES = new Set([
   'smmuv3/features.ts',
   'smmuv3/queue.ts',
   'smmuv3/result.ts',
+  'vtd/regs.ts',
 ]);
 const isSpec = (m: string) => SPEC_MODULES.has(m) || /^vtd\/spec\//.test(m) || m.startsWith('pt/');
 
