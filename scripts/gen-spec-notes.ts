@@ -25,7 +25,7 @@ import { CMDS } from '../src/smmuv3/commands.ts';
 import { EVENTS, PRIQ_ENTRY } from '../src/smmuv3/events.ts';
 import { REGS } from '../src/smmuv3/regs.ts';
 import type { RegDef, RegField } from '../src/smmuv3/regs.ts';
-import { VTD_REG_FILE, VTD_REG_SUMMARY, renderVtdRegisters } from './vtd-spec-notes.ts';
+import { VTD_LAYOUT_FILES, VTD_REG_FILE, VTD_REG_SUMMARY, renderVtdRegisters } from './vtd-spec-notes.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Output root; file names below are relative to it (`smmuv3/ste.md`). */
@@ -247,6 +247,7 @@ Tables: \`src/pt/vmsav8-64.ts\` (\`VMSA_TABLE\`, \`VMSA_S1_LEAF\`, \`VMSA_S2_LEA
   and overlays (SMMUv3.4), the VMSAv9-128 (D128) formats.`,
     layouts: [{ layout: VMSA_TABLE }, { layout: VMSA_S1_LEAF }, { layout: VMSA_S2_LEAF }],
   },
+  ...VTD_LAYOUT_FILES,
 ];
 
 export function bitsText(f: FieldDef): string {

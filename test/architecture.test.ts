@@ -52,6 +52,10 @@ const SPEC_MODULES = new Set([
   'smmuv3/queue.ts',
   'smmuv3/result.ts',
   'vtd/regs.ts',
+  'vtd/layouts.ts',
+  'vtd/inv-desc.ts',
+  'vtd/fault-reasons.ts',
+  'vtd/all-layouts.ts',
 ]);
 const isSpec = (m: string) => SPEC_MODULES.has(m) || /^vtd\/spec\//.test(m) || m.startsWith('pt/');
 

@@ -1,6 +1,7 @@
 // Property tests over every layout table: each field round-trips over its full width without touching
 // any other bit, decode never throws, and lint flags exactly the reserved bits.
 import { ALL_LAYOUTS } from '../../src/smmuv3/all-layouts.ts';
+import { VTD_LAYOUTS } from '../../src/vtd/all-layouts.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decode, encode, fieldWidth, getField, reservedMasks, setField } from '../../src/layout/layout.ts';
@@ -12,7 +13,7 @@ import { CMD_BY_OP, CMD_HEADER, CMDS, OP } from '../../src/smmuv3/commands.ts';
 import { EVENTS, EVT, EVT_BY_ID, EVT_HEADER, PRIQ_ENTRY } from '../../src/smmuv3/events.ts';
 import { decodeStructure } from '../../src/cli/decode.ts';
 
-const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, CMD_HEADER, EVT_HEADER];
+const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, CMD_HEADER, EVT_HEADER, ...VTD_LAYOUTS];
 
 const U64_MAX = (1n << 64n) - 1n;
 const u64 = fc.bigInt({ min: 0n, max: U64_MAX });

@@ -1,6 +1,7 @@
 // spec-notes/ must list exactly the fields of the layout tables and the register table, with the
 // same bits (and offsets). (Regenerate with `npx tsx scripts/gen-spec-notes.ts` after changing one.)
 import { ALL_LAYOUTS } from '../../src/smmuv3/all-layouts.ts';
+import { VTD_LAYOUTS } from '../../src/vtd/all-layouts.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { renderFiles } from '../../scripts/gen-spec-notes.ts';
 
 const ROOT = fileURLToPath(new URL('../../spec-notes/', import.meta.url));
 /** Directories holding layout notes (`## \`<layout name>\`` sections). */
-const LAYOUT_DIRS = ['smmuv3', 'pt'];
+const LAYOUT_DIRS = ['smmuv3', 'pt', 'vtd'];
 const REG_FILE = 'smmuv3/registers.md';
 
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
@@ -40,7 +41,7 @@ function parseNotes(): Map<string, Section[]> {
       .filter((f) => f.endsWith('.md'))
       .sort()) {
       const file = `${dir}/${name}`;
-      if (file === REG_FILE) continue;
+      if (file === REG_FILE || file === 'vtd/registers.md') continue;
       let cur: Section | undefined;
       for (const line of read(file).split('\n')) {
         const h = /^## `([^`]+)`/.exec(line);
@@ -63,7 +64,7 @@ function parseNotes(): Map<string, Section[]> {
   return out;
 }
 
-const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS];
+const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, ...VTD_LAYOUTS];
 const notes = parseNotes();
 
 describe('spec-notes layouts', () => {
