@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Layout } from '../../src/layout/layout.ts';
 import { CD, L1CD, L1STD, STE } from '../../src/smmuv3/layouts.ts';
 import { VMSA_S1_LEAF, VMSA_S2_LEAF, VMSA_TABLE } from '../../src/pt/vmsav8-64.ts';
+import { X86_64_LAYOUTS } from '../../src/pt/x86-64.ts';
 import { CMDS } from '../../src/smmuv3/commands.ts';
 import { EVENTS, PRIQ_ENTRY } from '../../src/smmuv3/events.ts';
 import { REGS } from '../../src/smmuv3/regs.ts';
@@ -64,7 +65,7 @@ function parseNotes(): Map<string, Section[]> {
   return out;
 }
 
-const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, ...VTD_LAYOUTS];
+const LAYOUTS: readonly Layout[] = [...ALL_LAYOUTS, ...VTD_LAYOUTS, ...X86_64_LAYOUTS];
 const notes = parseNotes();
 
 describe('spec-notes layouts', () => {
@@ -97,6 +98,7 @@ describe('spec-notes layouts', () => {
     expect(new Set([VMSA_TABLE, VMSA_S1_LEAF, VMSA_S2_LEAF].map(fileOf))).toEqual(
       new Set(['pt/vmsav8-64.md']),
     );
+    expect(new Set(X86_64_LAYOUTS.map(fileOf))).toEqual(new Set(['pt/x86-64.md']));
   });
 });
 
