@@ -156,6 +156,27 @@ export function register(
   return opts.aliases ? { ...r, aliases: opts.aliases } : r;
 }
 
+/** A register file's registers by name and by each accepted alias. */
+export function registerIndex(regs: readonly RegisterDef[]): ReadonlyMap<string, RegisterDef> {
+  return new Map(
+    regs.flatMap((r) => [[r.name, r] as const, ...(r.aliases ?? []).map((a) => [a, r] as const)]),
+  );
+}
+
+/**
+ * Writable mask per 32-bit word of a register file of `bytes` bytes (index = offset / 4): the bits a
+ * software write may change (RW, RW1C, WO fields); zero for RO registers and unused offsets.
+ */
+export function writeMaskWords(regs: readonly RegisterDef[], bytes: number): Uint32Array {
+  const m = new Uint32Array(bytes / 4);
+  for (const r of regs) {
+    const w = writableMask(r);
+    m[r.offset >> 2] = Number(w & 0xffff_ffffn);
+    if (r.size === 8) m[(r.offset >> 2) + 1] = Number(w >> 32n);
+  }
+  return m;
+}
+
 /** Bits of a register (as a 64-bit value) held by fields of the given access kinds. */
 export function accessMask(r: Layout, ...kinds: Access[]): bigint {
   let m = 0n;

@@ -7,7 +7,8 @@ import {
   fieldBits32,
   register,
   rf,
-  writableMask,
+  registerIndex,
+  writeMaskWords,
   type Access,
   type FieldDef,
   type RegisterDef,
@@ -326,9 +327,7 @@ export const REGS: readonly RegDef[] = RAW.map((d) =>
   }),
 );
 
-export const REG_BY_NAME: ReadonlyMap<string, RegDef> = new Map(
-  REGS.flatMap((r) => [[r.name, r] as const, ...(r.aliases ?? []).map((a) => [a, r] as const)]),
-);
+export const REG_BY_NAME: ReadonlyMap<string, RegDef> = registerIndex(REGS);
 
 export function reg(name: string): RegDef {
   const r = REG_BY_NAME.get(name);
@@ -385,15 +384,7 @@ export function regBits(regName: string, field: string): number {
  * write may change, from the fields' access kinds (RW, RW1C, WO). RES0 and RO bits read as written
  * by the SMMU only.
  */
-export const WRITE_MASK: Uint32Array = (() => {
-  const m = new Uint32Array(0x20000 / 4);
-  for (const r of REGS) {
-    const w = writableMask(r);
-    m[r.offset >> 2] = Number(w & 0xffff_ffffn);
-    if (r.size === 8) m[(r.offset >> 2) + 1] = Number(w >> 32n);
-  }
-  return m;
-})();
+export const WRITE_MASK: Uint32Array = writeMaskWords(REGS, 0x20000);
 
 /** A register's address field [hi:lo] (lo < 32 < hi) as masks of the low and high 32-bit words. */
 export function regAddrMasks(regName: string, field: string): { loMask: number; hiMask: number } {

@@ -16,7 +16,8 @@ import {
   layout,
   register,
   rf,
-  writableMask,
+  registerIndex,
+  writeMaskWords,
   type Access,
   type FieldDef,
   type Layout,
@@ -457,9 +458,7 @@ export const FRCD: Layout = layout('vtd-frcd', 'Fault Recording Register', 16, F
   fr('F', 1, 63, 63, { access: 'RW1C' }),
 ]);
 
-export const REG_BY_NAME: ReadonlyMap<string, RegDef> = new Map(
-  REGS.flatMap((r) => [[r.name, r] as const, ...(r.aliases ?? []).map((x) => [x, r] as const)]),
-);
+export const REG_BY_NAME: ReadonlyMap<string, RegDef> = registerIndex(REGS);
 
 export function reg(name: string): RegDef {
   const r = REG_BY_NAME.get(name) ?? IRO_REGS.find((x) => x.name === name);
@@ -520,15 +519,7 @@ export const FIXED_REGS_BYTES = 0x100;
  * Writable mask per 32-bit word of the fixed registers (index = offset / 4): the bits a software
  * write may change (RW, RW1C, WO fields). The IRO and FRO registers: `writableMask(IOTLB)` etc.
  */
-export const WRITE_MASK: Uint32Array = (() => {
-  const m = new Uint32Array(FIXED_REGS_BYTES / 4);
-  for (const r of REGS) {
-    const w = writableMask(r);
-    m[r.offset >> 2] = Number(w & 0xffff_ffffn);
-    if (r.size === 8) m[(r.offset >> 2) + 1] = Number(w >> 32n);
-  }
-  return m;
-})();
+export const WRITE_MASK: Uint32Array = writeMaskWords(REGS, FIXED_REGS_BYTES);
 
 /** RW1C bits of a register (FSTS, ICS, PRS). */
 export function rw1cMask(regName: string): bigint {
